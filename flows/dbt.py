@@ -1,0 +1,96 @@
+"""Running dbt (in-process, through dbt's programmatic ``dbtRunner``) against the warehouse."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows import paths
+from flows.warehouse import Warehouse
+
+
+class DbtFailure(RuntimeError):
+    """dbt reported an error or a failing test."""
+
+
+@dataclass
+class DbtOutcome:
+    success: bool
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def failures(self) -> list[dict[str, Any]]:
+        return [r for r in self.results if r["status"] in ("error", "fail", "runtime error")]
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for r in self.results:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing ran"
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def run_dbt(
+    warehouse: Warehouse,
+    args: list[str],
+    *,
+    dbt_vars: Mapping[str, Any] | None = None,
+    raise_on_failure: bool = True,
+) -> DbtOutcome:
+    """Run one dbt command (``["build", "--select", "..."]``) with the project's profile."""
+    from dbt.cli.main import dbtRunner  # dbt is heavy to import: only when used
+
+    project_dir = paths.dbt_project_dir()
+    work_dir: Path = paths.data_dir() / "dbt"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+    ]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dict(dbt_vars), default=str)]
+    env = {**warehouse.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    with _environment(env):
+        result = dbtRunner().invoke(command)
+    outcome = DbtOutcome(success=bool(result.success))
+    run_results = getattr(result.result, "results", None) or []
+    for r in run_results:
+        outcome.results.append(
+            {
+                "unique_id": r.node.unique_id,
+                "status": str(r.status),
+                "message": r.message,
+                "failures": r.failures,
+            }
+        )
+    if not outcome.success and raise_on_failure:
+        failed = outcome.failures()
+        detail = "; ".join(f"{r['unique_id']}: {r['message']}" for r in failed[:10])
+        if not failed and result.exception is not None:
+            detail = f"{type(result.exception).__name__}: {result.exception}"
+        raise DbtFailure(f"dbt {args[0]} failed ({outcome.summary()}): {detail}")
+    return outcome

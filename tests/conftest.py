@@ -1,0 +1,82 @@
+"""Shared fixtures: a real PostgreSQL server for the whole test session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Keep every tool local and quiet before anything imports it.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from flows.pgserver import LocalPostgres
+from flows.warehouse import Warehouse
+
+
+def _world_traversable_tempdir(prefix: str) -> Path:
+    # Under root the server runs as another OS user, which must be able to enter the folder.
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A PostgreSQL server started for this test session by the project's own mechanism."""
+    base = _world_traversable_tempdir("ca-test-pg-")
+    server = LocalPostgres(base / "pg", durable=False)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def warehouse_dsn(postgres_server: LocalPostgres) -> str:
+    return postgres_server.start().dsn
+
+
+@pytest.fixture(scope="session")
+def home_dir() -> Iterator[Path]:
+    """COURSE_ANALYTICS_HOME for the session: dlt pipelines, dbt target, Prefect database."""
+    base = _world_traversable_tempdir("ca-test-home-")
+    old = os.environ.get("COURSE_ANALYTICS_HOME")
+    os.environ["COURSE_ANALYTICS_HOME"] = str(base)
+    try:
+        yield base
+    finally:
+        if old is None:
+            os.environ.pop("COURSE_ANALYTICS_HOME", None)
+        else:
+            os.environ["COURSE_ANALYTICS_HOME"] = old
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_database(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator[Warehouse]:
+    """An empty database on the session server, dropped after the test."""
+    import psycopg2
+
+    admin_dsn = postgres_server.start().dsn
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
+    conn = psycopg2.connect(admin_dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield Warehouse(dsn)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        conn.close()
