@@ -1,0 +1,126 @@
+"""The dlt pipeline that loads the Umami source into a PostgreSQL warehouse (schema ``umami_raw``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dlt
+import psycopg2
+from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+from psycopg2 import sql
+
+from loader.umami import LoadStats
+
+log = logging.getLogger(__name__)
+
+PIPELINE_NAME = "umami_course_analytics"
+RAW_DATASET = "umami_raw"
+RAW_TABLES = ("events", "sessions", "window_stats", "window_property_values", "rejected_rows", "sync_runs")
+_INDEXES = (
+    ("events", "events_name_created_at_idx", ("event_name", "created_at")),
+    ("events", "events_created_at_idx", ("created_at",)),
+)
+
+
+def warehouse_credentials(dsn: str) -> PostgresCredentials:
+    """dlt credentials for any ordinary DSN, including one without a password.
+
+    dlt insists on a password; an empty one is what libpq does without one (trust or peer
+    authentication, or a password from ~/.pgpass or PGPASSWORD).
+    """
+    credentials = PostgresCredentials(dsn)
+    if credentials.password is None:
+        credentials.password = ""
+    return credentials
+
+
+def make_pipeline(
+    dsn: str, pipelines_dir: Path, *, pipeline_name: str = PIPELINE_NAME, dataset_name: str = RAW_DATASET
+) -> dlt.Pipeline:
+    """A dlt pipeline writing to ``dataset_name`` in the warehouse ``dsn``."""
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=dlt.destinations.postgres(credentials=warehouse_credentials(dsn)),
+        dataset_name=dataset_name,
+        pipelines_dir=str(pipelines_dir),
+        progress="log" if os.environ.get("COURSE_ANALYTICS_PROGRESS") == "log" else None,
+    )
+
+
+def known_sessions_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable[[list[str]], set[str]]:
+    """Which of the given session ids the warehouse already holds (found in Umami)."""
+
+    def lookup(ids: list[str]) -> set[str]:
+        query = sql.SQL("select session_id from {}.sessions where found and session_id = any(%s)").format(
+            sql.Identifier(dataset_name)
+        )
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (f"{dataset_name}.sessions",))
+            if cur.fetchone()[0] is None:
+                return set()
+            cur.execute(query, (ids,))
+            return {row[0] for row in cur.fetchall()}
+
+    return lookup
+
+
+@dataclass
+class LoadResult:
+    stats: LoadStats
+    load_ids: list[str]
+    rows: dict[str, int] = field(default_factory=dict)  # rows written by this run, counted in the database
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        written = ", ".join(f"{table} {n}" for table, n in self.rows.items())
+        windows = "; ".join(f"{name} {start} .. {end}" for name, (start, end) in self.stats.windows.items())
+        return (
+            f"Umami {self.stats.api_url} website {self.stats.website_id}: read {windows or 'nothing'}; "
+            f"{self.stats.requests} requests; rows upserted: {written or 'none'}; rows rejected "
+            f"{self.stats.rejected}; synced up to {self.stats.as_of.isoformat()} in {self.seconds:.1f}s"
+        )
+
+
+def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadStats, dsn: str) -> LoadResult:
+    """Extract, normalize and load ``source``; the state advances only with a successful load."""
+    os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")  # resources one after another: summary last
+    started = time.monotonic()
+    info = pipeline.run(source, loader_file_format="csv")
+    result = LoadResult(stats=stats, load_ids=list(info.loads_ids))
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        _ensure_indexes(cur, pipeline.dataset_name)
+        for table in RAW_TABLES:
+            cur.execute("select to_regclass(%s)", (f"{pipeline.dataset_name}.{table}",))
+            if cur.fetchone()[0] is None:
+                result.rows[table] = 0
+                continue
+            cur.execute(
+                sql.SQL("select count(*) from {}.{} where _dlt_load_id = any(%s)").format(
+                    sql.Identifier(pipeline.dataset_name), sql.Identifier(table)
+                ),
+                (result.load_ids,),
+            )
+            result.rows[table] = cur.fetchone()[0]
+    result.seconds = time.monotonic() - started
+    log.info("load finished: %s", result.summary())
+    return result
+
+
+def _ensure_indexes(cur: psycopg2.extensions.cursor, dataset: str) -> None:
+    for table, name, columns in _INDEXES:
+        cur.execute("select to_regclass(%s)", (f"{dataset}.{table}",))
+        if cur.fetchone()[0] is None:
+            continue
+        cur.execute(
+            sql.SQL("create index if not exists {} on {}.{} ({})").format(
+                sql.Identifier(name),
+                sql.Identifier(dataset),
+                sql.Identifier(table),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+            )
+        )

@@ -1,0 +1,296 @@
+"""HTTP client for the Umami API: authentication, client-side throttle, retries.
+
+Built from dlt's request helpers (its ``Session`` with default timeouts, and the retry
+predicates and ``Retry-After``-aware exponential wait from ``dlt.sources.helpers.requests``),
+composed here with tenacity to add what dlt's ``Client`` does not offer: random jitter on every
+wait, a retry on HTTP 200 answers whose body is not JSON, and a throttle applied to every attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import requests
+from dlt.sources.helpers.requests.retry import (
+    DEFAULT_RETRY_EXCEPTIONS,
+    DEFAULT_RETRY_STATUS,
+    retry_if_predicate,
+    retry_if_status,
+    wait_exponential_retry_after,
+)
+from dlt.sources.helpers.requests.session import Session
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_any,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random,
+)
+
+from loader.umami.errors import UmamiAuthError, UmamiPermanentError, UmamiTransientError
+
+log = logging.getLogger(__name__)
+
+CLOUD_REQUESTS_PER_WINDOW = 50
+CLOUD_WINDOW_SECONDS = 15.0
+
+
+def display_url(url: str) -> str:
+    """The URL without any user:password part, safe for logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+@dataclass
+class ClientSettings:
+    api_url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    max_attempts: int = 6
+    backoff_factor: float = 0.5
+    max_retry_delay: float = 30.0
+    jitter: float = 0.5
+    # Umami Cloud allows 50 requests per 15 s per API key; None disables the throttle.
+    requests_per_window: int | None = None
+    window_seconds: float = CLOUD_WINDOW_SECONDS
+
+    def __post_init__(self) -> None:
+        if not self.api_key and not (self.username and self.password):
+            raise UmamiPermanentError("Umami needs an API key, or a username and a password")
+        if self.api_key and self.requests_per_window is None:
+            self.requests_per_window = CLOUD_REQUESTS_PER_WINDOW
+
+
+class SlidingWindowThrottle:
+    """At most ``limit`` request starts in any ``window`` seconds (shared by all threads)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._starts: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._starts and now - self._starts[0] >= self.window:
+                    self._starts.popleft()
+                if len(self._starts) < self.limit:
+                    self._starts.append(now)
+                    return
+                delay = self.window - (now - self._starts[0]) + 0.01
+            self.waited_seconds += delay
+            time.sleep(delay)
+
+
+def _not_json(response: requests.Response | None, exception: BaseException | None) -> bool:
+    """Retry an HTTP 200 whose body does not parse; keep the parsed body for the caller."""
+    if response is None or response.status_code != 200:
+        return False
+    try:
+        response.parsed_json = orjson.loads(response.content)  # type: ignore[attr-defined]
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+class UmamiClient:
+    """GET and POST against one Umami API base URL, with authentication and retries."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.settings = settings
+        self.base_url = settings.api_url.rstrip("/")
+        self.requests_made = 0
+        self.retries = 0
+        self._token: str | None = None
+        self._auth_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._throttle = (
+            SlidingWindowThrottle(settings.requests_per_window, settings.window_seconds)
+            if settings.requests_per_window
+            else None
+        )
+        self._local = threading.local()
+
+    # -- session ---------------------------------------------------------------------------
+    @property
+    def _session(self) -> Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = Session(
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout), raise_for_status=False
+            )
+            session.headers["User-Agent"] = "course-analytics-loader"
+            send = session.send
+
+            def counted_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+                if self._throttle is not None:
+                    self._throttle.acquire()
+                with self._count_lock:
+                    self.requests_made += 1
+                return send(request, **kwargs)
+
+            retrying = Retrying(
+                retry=retry_any(
+                    retry_if_status(DEFAULT_RETRY_STATUS),
+                    retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS),
+                    retry_if_predicate(_not_json),
+                ),
+                wait=wait_exponential_retry_after(
+                    multiplier=self.settings.backoff_factor, max=self.settings.max_retry_delay
+                )
+                + wait_random(0, self.settings.jitter),
+                stop=stop_after_attempt(self.settings.max_attempts),
+                reraise=True,
+                before_sleep=self._log_retry,
+                retry_error_callback=lambda state: state.outcome.result(),
+            )
+            session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
+            self._local.session = session
+        return session
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        with self._count_lock:
+            self.retries += 1
+        outcome = state.outcome
+        if outcome is None:
+            return
+        if outcome.failed:
+            reason = type(outcome.exception()).__name__
+        else:
+            response = outcome.result()
+            reason = f"HTTP {response.status_code}" if response.status_code != 200 else "malformed JSON"
+            path = urlsplit(response.url).path
+            reason = f"{reason} from {path}"
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "Umami request retry %d/%d after %s; waiting %.1fs",
+            state.attempt_number,
+            self.settings.max_attempts,
+            reason,
+            wait,
+        )
+
+    # -- authentication ----------------------------------------------------------------------
+    def _auth_headers(self) -> dict[str, str]:
+        if self.settings.api_key:
+            return {"x-umami-api-key": self.settings.api_key}
+        if self._token is None:
+            self._login()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _login(self) -> None:
+        with self._auth_lock:
+            response = self._send(
+                "POST",
+                "/auth/login",
+                json_body={
+                    "username": self.settings.username,
+                    "password": self.settings.password,
+                },
+                headers={},
+            )
+            if response.status_code in (400, 401, 403):
+                raise UmamiAuthError(
+                    f"Umami at {display_url(self.base_url)} rejected the login for user "
+                    f"'{self.settings.username}' (HTTP {response.status_code}); "
+                    "check UMAMI_USERNAME and UMAMI_PASSWORD"
+                )
+            body = self._json(response, "/auth/login")
+            token = body.get("token") if isinstance(body, dict) else None
+            if not token:
+                raise UmamiPermanentError(
+                    f"Umami at {display_url(self.base_url)} answered the login without a token; "
+                    "is UMAMI_API_URL the API base (ending in /api)?"
+                )
+            self._token = token
+
+    # -- requests ------------------------------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str],
+    ) -> requests.Response:
+        url = self.base_url + path
+        try:
+            return self._session.request(method, url, params=params, json=json_body, headers=dict(headers))
+        except DEFAULT_RETRY_EXCEPTIONS as exc:
+            raise UmamiTransientError(
+                f"{method} {path} failed after {self.settings.max_attempts} attempts: {type(exc).__name__}"
+            ) from None
+
+    def _json(self, response: requests.Response, path: str) -> Any:
+        parsed = getattr(response, "parsed_json", None)
+        if parsed is not None or response.content.strip() == b"null":
+            return parsed
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise UmamiTransientError(
+                f"GET {path} answered HTTP {response.status_code} with a body that is not JSON "
+                f"after {self.settings.max_attempts} attempts"
+            ) from None
+
+    @staticmethod
+    def _maybe_json(response: requests.Response) -> Any:
+        try:
+            return orjson.loads(response.content) if response.content else None
+        except orjson.JSONDecodeError:
+            return response.text
+
+    def request(
+        self, path: str, params: Mapping[str, Any] | None = None, *, allow_status: tuple[int, ...] = ()
+    ) -> tuple[int, Any]:
+        """GET ``path`` (relative to the API base); returns (status, parsed JSON body)."""
+        relogged = False
+        while True:
+            response = self._send("GET", path, params=params, headers=self._auth_headers())
+            status = response.status_code
+            if status == 401 and not self.settings.api_key and not relogged:
+                log.info("Umami answered 401 to GET %s; logging in again", path)
+                self._token = None
+                relogged = True
+                continue
+            if status == 401:
+                raise UmamiAuthError(
+                    f"Umami at {display_url(self.base_url)} refused the credentials for GET {path} "
+                    "(HTTP 401); "
+                    + (
+                        "check UMAMI_API_KEY"
+                        if self.settings.api_key
+                        else "check UMAMI_USERNAME and UMAMI_PASSWORD"
+                    )
+                )
+            if status in allow_status:
+                return status, self._maybe_json(response)
+            if status == 429 or status >= 500:
+                raise UmamiTransientError(
+                    f"GET {path} still answered HTTP {status} after {self.settings.max_attempts} attempts"
+                )
+            if status >= 400:
+                raise UmamiPermanentError(f"GET {path} answered HTTP {status}: {response.text[:300]}")
+            return status, self._json(response, path)
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request(path, params)[1]

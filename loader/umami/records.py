@@ -1,0 +1,164 @@
+"""Turning Umami API rows into warehouse rows (see loader/README.md for the raw tables)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+REDACTED = "[redacted]"
+
+# Property keys whose values are credentials or personal data by name: the last part of a
+# flattened key ("asset.uploadPolicy" -> "uploadpolicy"), lower-cased without separators, ends
+# with one of these (or equals one of the exact names).
+_SENSITIVE_KEY_SUFFIXES = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "cookie",
+    "cookies",
+    "authorization",
+    "phone",
+    "phonenumber",
+    "mobile",
+    "invitecode",
+    "redeemcode",
+    "signature",
+    "signedurl",
+    "uploadpolicy",
+    "policy",
+    "credential",
+    "credentials",
+    "connectionstring",
+    "dsn",
+    "requestbody",
+)
+_SENSITIVE_KEY_EXACT = frozenset({"body", "code", "sts", "auth"})
+# Values that look like credentials or phone numbers, whatever their key.
+_SENSITIVE_VALUE = re.compile(
+    r"(eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}"  # JWT
+    r"|\bbearer\s+\S{8,}"  # bearer token
+    r"|(?<!\d)(\+?86[- ]?)?1[3-9]\d{9}(?!\d)"  # mainland China mobile number
+    r"|\+\d{1,3}[- ]?\d{6,14}(?!\d)"  # international phone number
+    r"|[?&](x-amz-signature|x-amz-credential|signature|ossaccesskeyid|sig|token|access_token)="  # signed URL
+    r"|\b(sk|pk|rk)-[A-Za-z0-9]{16,}"  # API secret keys
+    r"|\bAKIA[0-9A-Z]{16}\b"  # cloud access key id
+    r"|\w+://[^\s/:@]+:[^\s/@]+@)",  # connection string with a password
+    re.IGNORECASE,
+)
+# Business identifiers are kept as sent even when they happen to look like a pattern above:
+# counting them exactly is the point of the warehouse.
+_IDENTIFIER_KEYS = frozenset(
+    {"shifu_bid", "outline_item_bid", "workId", "profileId", "ownerUserId", "levelId"}
+)
+
+
+def is_sensitive(key: str, value: str | None) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf in _IDENTIFIER_KEYS:
+        return False
+    normalized = re.sub(r"[^a-z0-9]", "", leaf.lower())
+    if normalized in _SENSITIVE_KEY_EXACT or normalized.endswith(_SENSITIVE_KEY_SUFFIXES):
+        return True
+    return value is not None and _SENSITIVE_VALUE.search(value) is not None
+
+
+def encode_properties(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Umami event-data rows (``dataKey``, ``stringValue``, ...) as the ``properties`` object."""
+    properties: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = row.get("dataKey")
+        if not isinstance(key, str):
+            continue
+        string_value = row.get("stringValue")
+        number_value = row.get("numberValue")
+        date_value = row.get("dateValue")
+        if is_sensitive(key, string_value if isinstance(string_value, str) else None):
+            string_value = REDACTED
+            number_value = date_value = None
+        properties[key] = {
+            "data_type": row.get("dataType"),
+            "string_value": string_value,
+            "number_value": None if number_value is None else str(number_value),
+            "date_value": date_value,
+        }
+    return properties
+
+
+EVENT_COLUMNS = ("event_id", "website_id", "session_id", "event_name", "created_at", "url_path", "has_data")
+
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("website_id", pa.string()),
+        ("session_id", pa.string()),
+        ("event_name", pa.string()),
+        ("created_at", pa.timestamp("ms", tz="UTC")),
+        ("url_path", pa.string()),
+        ("has_data", pa.bool_()),
+        ("properties", pa.string()),
+        ("loaded_at", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+
+
+def split_valid(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping, str]]]:
+    """Events that can be loaded, and the rest with the reason they cannot."""
+    valid: list[Mapping[str, Any]] = []
+    rejected: list[tuple[Mapping, str]] = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            rejected.append(({"value": row}, "not_an_object"))
+        elif not isinstance(row.get("id"), str) or not row["id"]:
+            rejected.append((row, "missing_event_id"))
+        elif not isinstance(row.get("createdAt"), str) or not row["createdAt"]:
+            rejected.append((row, "missing_created_at"))
+        else:
+            valid.append(row)
+    return valid, rejected
+
+
+def events_table(
+    rows: Sequence[Mapping[str, Any]],
+    properties: Mapping[str, Mapping[str, Any]],
+    loaded_at: datetime,
+) -> pa.Table:
+    """An arrow table of raw events, properties joined on the event id."""
+    columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
+    props: list[str] = []
+    empty = b"{}"
+    for row in rows:
+        event_id = row["id"]
+        columns["event_id"].append(event_id)
+        columns["website_id"].append(row.get("websiteId"))
+        columns["session_id"].append(row.get("sessionId"))
+        columns["event_name"].append(row.get("eventName"))
+        columns["created_at"].append(row["createdAt"])
+        columns["url_path"].append(row.get("urlPath"))
+        columns["has_data"].append(bool(row.get("hasData")))
+        found = properties.get(event_id)
+        props.append((orjson.dumps(found) if found else empty).decode())
+    created = pc.cast(pa.array(columns.pop("created_at"), pa.string()), pa.timestamp("ms", tz="UTC"))
+    arrays = [
+        pa.array(columns[name], EVENTS_SCHEMA.field(name).type)
+        for name in EVENT_COLUMNS
+        if name != "created_at"
+    ]
+    names = [name for name in EVENT_COLUMNS if name != "created_at"]
+    table = pa.Table.from_arrays(arrays, names=names)
+    table = table.add_column(4, "created_at", created)
+    table = table.append_column("properties", pa.array(props, pa.string()))
+    loaded = pa.array([loaded_at] * len(rows), EVENTS_SCHEMA.field("loaded_at").type)
+    table = table.append_column("loaded_at", loaded)
+    return table.select(EVENTS_SCHEMA.names)

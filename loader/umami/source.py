@@ -1,0 +1,337 @@
+"""The dlt source: Umami events with their properties, session identities, Umami's own aggregates."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+from dlt.sources import DltResource
+
+from loader.umami import records
+from loader.umami.client import ClientSettings, UmamiClient, display_url
+from loader.umami.errors import UnexpectedAnswerError
+from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso
+from loader.umami.windows import aggregate_window, read_start_ms, to_ms, utc_date
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVENT_NAMES = ("course_visit",)
+DEFAULT_START_DATE = date(2020, 1, 1)  # before Umami v2 existed: "all history"
+DEFAULT_SETTLE = timedelta(minutes=5)
+AGGREGATE_EVENT_NAMES = ("course_visit",)
+AGGREGATE_PROPERTIES = ("shifu_bid",)
+
+KnownSessions = Callable[[list[str]], set[str]]
+
+
+@dataclass
+class LoadStats:
+    """What one extraction did; filled while dlt pulls the resources."""
+
+    run_id: str
+    api_url: str
+    website_id: str
+    as_of: datetime
+    started_at: datetime
+    windows: dict[str, tuple[str, str]] = field(default_factory=dict)  # event name -> (read start, end)
+    events: dict[str, int] = field(default_factory=dict)
+    sessions_fetched: int = 0
+    rejected: int = 0
+    client: UmamiClient | None = None
+
+    @property
+    def requests(self) -> int:
+        return self.client.requests_made if self.client else 0
+
+    @property
+    def read_start(self) -> datetime:
+        starts = [datetime.fromisoformat(start) for start, _ in self.windows.values()]
+        return min(starts) if starts else self.as_of
+
+
+class _Run:
+    """Shared by the resources of one source instance: client, features, statistics."""
+
+    def __init__(self, settings: ClientSettings, website_id: str, as_of: datetime, page_size: int) -> None:
+        self.client = UmamiClient(settings)
+        self.website_id = website_id
+        self.as_of_ms = to_ms(as_of)
+        self.page_size = page_size
+        self._features: Features | None = None
+        self.seen_sessions: set[str] = set()
+        self.stats = LoadStats(
+            run_id=str(uuid.uuid4()),
+            api_url=display_url(settings.api_url),
+            website_id=website_id,
+            as_of=as_of,
+            started_at=datetime.now(UTC),
+            client=self.client,
+        )
+
+    @property
+    def features(self) -> Features:
+        if self._features is None:
+            self._features = detect_features(self.client, self.website_id, self.as_of_ms)
+        return self._features
+
+    def reader(self) -> SliceReader:
+        return SliceReader(self.client, self.website_id, self.features, page_size=self.page_size)
+
+
+def default_as_of(now: datetime | None = None) -> datetime:
+    """Now minus a settle delay, to the second: the latest instant treated as closed."""
+    moment = (now or datetime.now(UTC)) - DEFAULT_SETTLE
+    return moment.replace(microsecond=0)
+
+
+@dlt.source(name="umami", max_table_nesting=0)
+def umami_source(
+    api_url: str = dlt.config.value,
+    website_id: str = dlt.config.value,
+    username: str | None = dlt.secrets.value,
+    password: str | None = dlt.secrets.value,
+    api_key: str | None = dlt.secrets.value,
+    event_names: Sequence[str] = DEFAULT_EVENT_NAMES,
+    as_of: datetime | None = None,
+    start_date: date = DEFAULT_START_DATE,
+    lookback_days: int = 3,
+    windows: Sequence[str] = ("last_30_days",),
+    page_size: int = 10_000,
+    reread_all: bool = False,
+    known_sessions: Any = None,
+    client_options: Any = None,
+    stats_sink: Any = None,
+) -> Iterable[DltResource]:
+    """Umami events of ``event_names`` up to ``as_of``, their sessions' distinct ids, and aggregates.
+
+    ``known_sessions(ids) -> set`` says which session ids the warehouse already holds (they are
+    never fetched again); ``stats_sink(stats)`` receives this run's :class:`LoadStats` at once.
+    """
+    as_of = as_of or default_as_of()
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    as_of = as_of.astimezone(UTC)
+    if as_of > datetime.now(UTC):
+        raise ValueError(f"as_of {as_of.isoformat()} is in the future: only closed windows can be read")
+    if lookback_days < 0:
+        raise ValueError("lookback_days must be 0 or more")
+    for window_type in windows:
+        aggregate_window(window_type, 0)  # validates the name
+    settings = ClientSettings(
+        api_url=api_url, username=username, password=password, api_key=api_key, **(client_options or {})
+    )
+    run = _Run(settings, website_id, as_of, page_size)
+    if stats_sink is not None:
+        stats_sink(run.stats)
+    rejected: list[dict[str, Any]] = []
+    loaded_at = run.stats.started_at
+
+    @dlt.resource(
+        name="events",
+        primary_key="event_id",
+        write_disposition="merge",
+        columns={"properties": {"data_type": "json"}, "created_at": {"data_type": "timestamp"}},
+    )
+    def events() -> Iterator[pa.Table]:
+        state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
+        reader = run.reader()
+        for event_name in dict.fromkeys(event_names):
+            mark = state.get(event_name, {})
+            start_ms = read_start_ms(
+                as_of_ms=run.as_of_ms,
+                start_date=start_date,
+                loaded_from=None if reread_all or not mark else date.fromisoformat(mark["loaded_from"]),
+                loaded_until_ms=None if reread_all or not mark else mark["loaded_until_ms"],
+                lookback_days=lookback_days,
+            )
+            window = Slice(start_ms, run.as_of_ms)
+            run.stats.windows[event_name] = (iso(window.start_ms), iso(window.end_ms))
+            log.info(
+                "reading %s events in %s from %s website %s",
+                event_name,
+                window,
+                run.stats.api_url,
+                website_id,
+            )
+            count = 0
+            if window.start_ms <= window.end_ms:
+                for piece in reader.read(event_name, window):
+                    valid, bad = records.split_valid(piece.events)
+                    for row, reason in bad:
+                        rejected.append(_rejection(run, "events", reason, row))
+                    if not valid:
+                        continue
+                    properties = {
+                        event_id: records.encode_properties(rows)
+                        for event_id, rows in piece.properties.items()
+                    }
+                    count += len(valid)
+                    yield records.events_table(valid, properties, loaded_at)
+            run.stats.events[event_name] = count
+            first = (
+                utc_date(window.start_ms)
+                if not mark or reread_all
+                else date.fromisoformat(mark["loaded_from"])
+            )
+            state[event_name] = {
+                "loaded_from": min(first, utc_date(window.start_ms)).isoformat(),
+                "loaded_until_ms": run.as_of_ms,
+            }
+            log.info("%s: %d events read up to %s", event_name, count, iso(run.as_of_ms))
+
+    @dlt.transformer(
+        data_from=events,
+        name="sessions",
+        primary_key="session_id",
+        write_disposition="merge",
+        columns={"distinct_id": {"data_type": "text", "nullable": True}},
+    )
+    def sessions(table: pa.Table) -> Iterator[list[dict[str, Any]]]:
+        ids = [s for s in pc.unique(table["session_id"]).to_pylist() if s and s not in run.seen_sessions]
+        run.seen_sessions.update(ids)
+        if known_sessions is not None and ids:
+            known = known_sessions(ids)
+            ids = [s for s in ids if s not in known]
+        if not ids:
+            return
+        fetched_at = datetime.now(UTC)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda s: run.client.get(f"/websites/{website_id}/sessions/{s}"), ids))
+        rows = []
+        for session_id, answer in zip(ids, answers, strict=True):
+            found = isinstance(answer, dict) and answer.get("id") == session_id
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "website_id": website_id,
+                    "distinct_id": (answer.get("distinctId") or None) if found else None,
+                    "first_at": answer.get("firstAt") if found else None,
+                    "found": found,
+                    "fetched_at": fetched_at,
+                }
+            )
+        run.stats.sessions_fetched += len(rows)
+        yield rows
+
+    @dlt.resource(
+        name="window_stats",
+        primary_key=("window_type", "event_name", "window_end_date"),
+        write_disposition="merge",
+    )
+    def window_stats() -> Iterator[list[dict[str, Any]]]:
+        synced_at = datetime.now(UTC)
+        rows = []
+        for window_type in windows:
+            w = aggregate_window(window_type, run.as_of_ms)
+            for event_name in AGGREGATE_EVENT_NAMES:
+                params = {"startAt": w.start_ms, "endAt": w.end_ms, "event": event_name}
+                body = run.client.get(f"/websites/{website_id}/events/stats", params)
+                data = body.get("data") if isinstance(body, dict) else None
+                if not isinstance(data, dict):
+                    raise UnexpectedAnswerError(f"events/stats answered {str(body)[:200]}")
+                rows.append(
+                    {
+                        "window_type": window_type,
+                        "event_name": event_name,
+                        "window_start_date": w.start_date,
+                        "window_end_date": w.end_date,
+                        "start_at": _dt(w.start_ms),
+                        "end_at": _dt(w.end_ms),
+                        "events": int(data.get("events") or 0),
+                        "visitors": int(data.get("visitors") or 0),
+                        "visits": int(data.get("visits") or 0),
+                        "synced_at": synced_at,
+                    }
+                )
+        yield rows
+
+    @dlt.resource(
+        name="window_property_values",
+        primary_key=("window_type", "window_end_date", "event_name", "property_name", "value"),
+        merge_key=("window_type", "window_end_date", "event_name", "property_name"),
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+    )
+    def window_property_values() -> Iterator[list[dict[str, Any]]]:
+        synced_at = datetime.now(UTC)
+        rows = []
+        for window_type in windows:
+            w = aggregate_window(window_type, run.as_of_ms)
+            for event_name in AGGREGATE_EVENT_NAMES:
+                for prop in AGGREGATE_PROPERTIES:
+                    params = {
+                        "startAt": w.start_ms,
+                        "endAt": w.end_ms,
+                        "event": event_name,
+                        "propertyName": prop,
+                    }
+                    body = run.client.get(f"/websites/{website_id}/event-data/values", params)
+                    if not isinstance(body, list):
+                        raise UnexpectedAnswerError(f"event-data/values answered {str(body)[:200]}")
+                    for item in body:
+                        rows.append(
+                            {
+                                "window_type": window_type,
+                                "window_start_date": w.start_date,
+                                "window_end_date": w.end_date,
+                                "start_at": _dt(w.start_ms),
+                                "end_at": _dt(w.end_ms),
+                                "event_name": event_name,
+                                "property_name": prop,
+                                "value": str(item.get("value")),
+                                "total": int(item.get("total") or 0),
+                                "synced_at": synced_at,
+                            }
+                        )
+        yield rows
+
+    @dlt.resource(
+        name="rejected_rows", write_disposition="append", columns={"payload": {"data_type": "json"}}
+    )
+    def rejected_rows() -> Iterator[list[dict[str, Any]]]:
+        run.stats.rejected = len(rejected)
+        if rejected:
+            log.warning("%d rows quarantined in rejected_rows", len(rejected))
+            yield rejected
+
+    @dlt.resource(name="sync_runs", write_disposition="append")
+    def sync_runs() -> Iterator[dict[str, Any]]:
+        stats = run.stats
+        yield {
+            "run_id": stats.run_id,
+            "website_id": website_id,
+            "api_url": stats.api_url,
+            "as_of": as_of,
+            "read_start_at": stats.read_start,
+            "read_end_at": as_of,
+            "started_at": stats.started_at,
+            "finished_at": datetime.now(UTC),
+            "requests": stats.requests,
+            "events_loaded": sum(stats.events.values()),
+            "sessions_loaded": stats.sessions_fetched,
+            "rows_rejected": stats.rejected,
+        }
+
+    # Order matters: dlt extracts these one after the other ("fifo"), so the run summary comes last.
+    return events, sessions, window_stats, window_property_values, rejected_rows, sync_runs
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def _rejection(run: _Run, endpoint: str, reason: str, row: Any) -> dict[str, Any]:
+    return {
+        "run_id": run.stats.run_id,
+        "endpoint": endpoint,
+        "reason": reason,
+        "payload": row,
+        "rejected_at": datetime.now(UTC),
+    }
