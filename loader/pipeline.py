@@ -18,6 +18,17 @@ from loader.umami import LoadStats
 
 log = logging.getLogger(__name__)
 
+
+class _ArrowHintNotice(logging.Filter):
+    """dlt warns on every arrow batch that our declared column types (jsonb properties, UTC
+    timestamps) win over the arrow types: that is intended, so the notice is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "when merging arrow schema with dlt schema" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_ArrowHintNotice())
+
 PIPELINE_NAME = "umami_course_analytics"
 RAW_DATASET = "umami_raw"
 RAW_TABLES = ("events", "sessions", "window_stats", "window_property_values", "rejected_rows", "sync_runs")
@@ -89,6 +100,8 @@ class LoadResult:
 def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadStats, dsn: str) -> LoadResult:
     """Extract, normalize and load ``source``; the state advances only with a successful load."""
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")  # resources one after another: summary last
+    # Arrow tables carry no dlt columns by default; _dlt_load_id tells which load wrote a row.
+    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     started = time.monotonic()
     info = pipeline.run(source, loader_file_format="csv")
     result = LoadResult(stats=stats, load_ids=list(info.loads_ids))

@@ -62,21 +62,34 @@ def home_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def fresh_database(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator[Warehouse]:
-    """An empty database on the session server, dropped after the test."""
+def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
+    """Make empty databases on the session server (``factory(suffix)``); all dropped after the test."""
     import psycopg2
 
     admin_dsn = postgres_server.start().dsn
-    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:50]
     conn = psycopg2.connect(admin_dsn)
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-        cur.execute(f'create database "{name}"')
-    dsn = admin_dsn.rsplit("/", 1)[0] + "/" + name
-    try:
-        yield Warehouse(dsn)
-    finally:
+    created: list[str] = []
+
+    def factory(suffix: str = "") -> Warehouse:
+        base = "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
+        name = f"t_{base}{'_' + suffix if suffix else ''}"
         with conn.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
+            cur.execute(f'create database "{name}"')
+        created.append(name)
+        return Warehouse(admin_dsn.rsplit("/", 1)[0] + "/" + name)
+
+    try:
+        yield factory
+    finally:
+        with conn.cursor() as cur:
+            for name in created:
+                cur.execute(f'drop database if exists "{name}" with (force)')
         conn.close()
+
+
+@pytest.fixture
+def fresh_database(database_factory) -> Warehouse:  # noqa: ANN001 - fixture
+    """An empty database on the session server, dropped after the test."""
+    return database_factory()

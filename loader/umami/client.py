@@ -9,9 +9,9 @@ wait, a retry on HTTP 200 answers whose body is not JSON, and a throttle applied
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,27 +77,38 @@ class ClientSettings:
 
 
 class SlidingWindowThrottle:
-    """At most ``limit`` request starts in any ``window`` seconds (shared by all threads)."""
+    """At most ``limit`` requests in any ``window`` seconds, as the server counts them.
+
+    A request occupies its slot from the moment it starts until ``window`` seconds after its
+    answer arrived: the server saw it arrive somewhere in between, so however much the network
+    or the server delays a request, the server never counts more than ``limit`` in its window.
+    """
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self._starts: deque[float] = deque()
+        self._slots: list[list[float]] = []  # [finished_at]; inf while in flight
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
-    def acquire(self) -> None:
+    def acquire(self) -> list[float]:
         while True:
             with self._lock:
                 now = time.monotonic()
-                while self._starts and now - self._starts[0] >= self.window:
-                    self._starts.popleft()
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
-                    return
-                delay = self.window - (now - self._starts[0]) + 0.01
+                self._slots = [slot for slot in self._slots if slot[0] > now - self.window]
+                if len(self._slots) < self.limit:
+                    slot = [math.inf]
+                    self._slots.append(slot)
+                    return slot
+                oldest = min(slot[0] for slot in self._slots)
+                delay = min(oldest + self.window - now, 0.05) if oldest != math.inf else 0.05
+            delay = max(delay, 0.001)
             self.waited_seconds += delay
             time.sleep(delay)
+
+    @staticmethod
+    def release(slot: list[float]) -> None:
+        slot[0] = time.monotonic()
 
 
 def _not_json(response: requests.Response | None, exception: BaseException | None) -> bool:
@@ -141,11 +152,14 @@ class UmamiClient:
             send = session.send
 
             def counted_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-                if self._throttle is not None:
-                    self._throttle.acquire()
+                slot = self._throttle.acquire() if self._throttle is not None else None
                 with self._count_lock:
                     self.requests_made += 1
-                return send(request, **kwargs)
+                try:
+                    return send(request, **kwargs)
+                finally:
+                    if slot is not None:
+                        self._throttle.release(slot)
 
             retrying = Retrying(
                 retry=retry_any(

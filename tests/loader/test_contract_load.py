@@ -1,0 +1,62 @@
+"""The loader against the contract dataset: exactly the contract's events, properties and users."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.warehouse import Warehouse
+from tests.loader.conftest import AS_OF, expected_events, raw_events, raw_snapshot
+
+
+@pytest.mark.parametrize("page_size", [1, 2, 3, 7, 50, 10_000])
+def test_raw_tables_hold_exactly_the_contract(contract_site, contract_dataset, fresh_database: Warehouse,
+                                              load_site, page_size: int) -> None:
+    """Ties are shuffled on every request: at any page size no event is lost or duplicated."""
+    result = load_site(contract_site, fresh_database, page_size=page_size)
+    expected = expected_events(contract_dataset)
+    assert sum(expected.values()) == 51  # 52 course_visit sent; one is after the as-of instant
+    assert raw_events(fresh_database) == expected
+    assert result.rows["events"] == 51 and result.stats.rejected == 0
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct_id), bool_and(found) from umami_raw.sessions")
+        assert cur.fetchone() == (13, 8, True)  # 8 users, 5 guest sessions (one guest in two months)
+        cur.execute("select events, visitors, visits, window_start_date::text, end_at from umami_raw.window_stats")
+        assert cur.fetchall() == [(43, 13, 37, "2026-10-21", AS_OF)]  # Umami's own 30-day figures
+        cur.execute("select value, total from umami_raw.window_property_values order by total desc, value")
+        values = cur.fetchall()
+    assert values[:4] == [("shifu-beta", 11), ("shifu-alpha", 9), ("shifu-delta", 9), ("shifu-gamma", 8)]
+    assert ("123", 1) in values  # Umami shows the number 123 without ".0000"
+
+
+def test_numeric_and_unicode_values_keep_their_type(contract_site, fresh_database: Warehouse, load_site) -> None:
+    load_site(contract_site, fresh_database)
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select properties->'shifu_bid' from umami_raw.events "
+            "where properties->'shifu_bid'->>'data_type' <> '1'"
+        )
+        (numeric,) = cur.fetchone()
+        cur.execute("select count(*) from umami_raw.events where properties->'shifu_bid'->>'string_value' = %s",
+                    ("shifu-数学-α🎓",))
+        unicode_count = cur.fetchone()[0]
+        cur.execute("select count(*) from umami_raw.events where properties = '{}'::jsonb and not has_data")
+        without_data = cur.fetchone()[0]
+    assert numeric == {"data_type": 2, "string_value": "123.0000", "number_value": "123", "date_value": None}
+    assert unicode_count == 1
+    assert without_data == 1  # the course_visit sent with no data at all is loaded too
+
+
+def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehouse, load_site) -> None:
+    load_site(contract_site, fresh_database)
+    first = raw_snapshot(fresh_database)
+    again = load_site(contract_site, fresh_database)
+    assert raw_snapshot(fresh_database) == first
+    assert again.stats.sessions_fetched == 0  # sessions are fetched once per id, never again
+    assert contract_site.sim.request_count("/sessions/") == 13
+
+
+def test_other_event_names_load_through_the_same_resource(contract_site, contract_dataset,
+                                                          fresh_database: Warehouse, load_site) -> None:
+    names = ("course_visit", "daily_login", "work_play_start", "Course_Visit")
+    load_site(contract_site, fresh_database, event_names=names)
+    assert raw_events(fresh_database) == expected_events(contract_dataset, set(names))
