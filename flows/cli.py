@@ -12,14 +12,17 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from flows import redact
+from flows import paths, redact
 
-# Keep every tool local: no telemetry or analytics calls from dlt, dbt or Prefect.
+# Keep every tool local: no telemetry or analytics calls from dlt, dbt or Prefect, and Prefect's
+# own database inside the project's data folder. Set before any of them is imported.
 for _key, _value in {
     "DO_NOT_TRACK": "1",
     "RUNTIME__DLTHUB_TELEMETRY": "false",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_HOME": str(paths.data_dir() / "prefect"),
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_key, _value)
 
@@ -29,9 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-warehouse_app = typer.Typer(
-    help="Start or stop the embedded local PostgreSQL warehouse.", no_args_is_help=True
-)
+warehouse_app = typer.Typer(help="Start or stop the embedded local PostgreSQL warehouse.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
 
 EXIT_CONFIG = 2
@@ -44,9 +45,7 @@ def _parse_instant(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO 8601 instant such as 2026-11-19T23:59:59Z"
-        ) from None
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant such as 2026-11-19T23:59:59Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
@@ -65,11 +64,12 @@ AsOf = Annotated[
     str | None,
     typer.Option(help="ISO 8601 UTC instant to load and compute up to (default: now minus 5 minutes)."),
 ]
-Lookback = Annotated[
-    int, typer.Option(min=0, help="UTC days re-read and rebuilt on every run, to catch late events.")
-]
+Lookback = Annotated[int, typer.Option(min=0, help="UTC days re-read and rebuilt on every run, to catch late events.")]
 StartDate = Annotated[
     str | None, typer.Option(help="First UTC date of the initial load (default: 2020-01-01, all history).")
+]
+PageSize = Annotated[
+    int, typer.Option(min=1, help="Events per Umami request; slices with more events are split in time.")
 ]
 FullRefresh = Annotated[
     bool, typer.Option("--full-refresh", help="Re-read all history from --start-date and rebuild every mart.")
@@ -79,9 +79,7 @@ FullRefresh = Annotated[
 def _setup_logging() -> None:
     redact.install_log_masking()
     level = os.environ.get("COURSE_ANALYTICS_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -124,6 +122,7 @@ def load(
     lookback_days: Lookback = 3,
     start_date: StartDate = None,
     full_refresh: FullRefresh = False,
+    page_size: PageSize = 10_000,
 ) -> None:
     """Load Umami events, sessions and aggregates into the warehouse's umami_raw schema."""
     _setup_logging()
@@ -132,14 +131,92 @@ def load(
 
         umami = settings.umami_settings()
         redact.register(*umami.secrets)
-        options = sync.SyncOptions.create(
-            _parse_instant(as_of),
-            lookback_days=lookback_days,
-            full_refresh=full_refresh,
-            **({"start_date": _parse_date(start_date)} if start_date else {}),
-        )
+        options = _options(as_of, lookback_days, start_date, full_refresh, page_size)
         result = _with_warehouse(lambda wh: sync.load(wh, umami, options))
         typer.echo(result.summary())
+
+
+def _options(
+    as_of: str | None, lookback_days: int, start_date: str | None, full_refresh: bool, page_size: int = 10_000
+):  # -> SyncOptions
+    from flows import sync
+
+    extra = {"start_date": _parse_date(start_date)} if start_date else {}
+    return sync.SyncOptions.create(
+        _parse_instant(as_of),
+        lookback_days=lookback_days,
+        full_refresh=full_refresh,
+        page_size=page_size,
+        **extra,
+    )
+
+
+@app.command()
+def run(
+    as_of: AsOf = None,
+    lookback_days: Lookback = 3,
+    start_date: StartDate = None,
+    full_refresh: FullRefresh = False,
+    page_size: PageSize = 10_000,
+) -> None:
+    """Load, then transform and publish, once: the same Prefect flow the hourly deployment runs."""
+    _setup_logging()
+    with _errors():
+        from flows import settings
+
+        settings.umami_settings()  # a missing setting fails here with exit 2, before Prefect starts
+        options = _options(as_of, lookback_days, start_date, full_refresh, page_size)
+        from flows.flow import course_analytics_sync
+
+        report = course_analytics_sync(
+            as_of=options.as_of.isoformat(),
+            lookback_days=options.lookback_days,
+            start_date=options.start_date.isoformat(),
+            full_refresh=full_refresh,
+            page_size=page_size,
+        )
+        typer.echo(
+            f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
+            f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"
+        )
+
+
+@app.command()
+def transform(
+    as_of: AsOf = None,
+    lookback_days: Lookback = 3,
+    full_refresh: FullRefresh = False,
+) -> None:
+    """Build and test the marts with dbt from what is loaded, then publish them (no Umami calls)."""
+    _setup_logging()
+    with _errors():
+        from flows import sync
+        from flows.publish import publish
+
+        options = _options(as_of, lookback_days, None, full_refresh)
+        sync_time = datetime.now(UTC)
+        rebuild_from = sync.rebuild_from_date(options, None)
+
+        def build_and_publish(warehouse):
+            outcome = sync.transform(warehouse, options, sync_time, rebuild_from)
+            changed = publish(warehouse, options, sync_time, rebuild_from)
+            return outcome, changed
+
+        outcome, changed = _with_warehouse(build_and_publish)
+        typer.echo(f"dbt build: {outcome.summary()}; published, rows changed {changed}")
+
+
+@app.command()
+def serve() -> None:
+    """Run the hourly Prefect deployment (cron 0 * * * * UTC, one run at a time) on this machine."""
+    _setup_logging()
+    with _errors():
+        from flows import settings
+
+        settings.umami_settings()
+        from flows.deployment import serve as serve_deployment
+
+        serve_deployment()
 
 
 @app.command()

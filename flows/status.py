@@ -49,9 +49,7 @@ def warehouse_status(warehouse: Warehouse) -> str:
             lines.append(f"marts: schema {MARTS_SCHEMA} is empty (no successful transform yet)")
         for table in tables:
             cur.execute(
-                sql.SQL("select count(*) from {}.{}").format(
-                    sql.Identifier(MARTS_SCHEMA), sql.Identifier(table)
-                )
+                sql.SQL("select count(*) from {}.{}").format(sql.Identifier(MARTS_SCHEMA), sql.Identifier(table))
             )
             lines.append(f"  {MARTS_SCHEMA}.{table}: {cur.fetchone()[0]} rows")
     return "\n".join(lines)

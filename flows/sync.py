@@ -83,9 +83,7 @@ def dbt_vars(options: SyncOptions, sync_time: datetime, rebuild_from: date) -> d
     }
 
 
-def transform(
-    warehouse: Warehouse, options: SyncOptions, sync_time: datetime, rebuild_from: date
-) -> DbtOutcome:
+def transform(warehouse: Warehouse, options: SyncOptions, sync_time: datetime, rebuild_from: date) -> DbtOutcome:
     """``dbt build`` (models, seeds, data tests, unit tests) into the build schema."""
     args = ["build"]
     if options.full_refresh:

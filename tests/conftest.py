@@ -90,6 +90,6 @@ def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequ
 
 
 @pytest.fixture
-def fresh_database(database_factory) -> Warehouse:  # noqa: ANN001 - fixture
+def fresh_database(database_factory) -> Warehouse:
     """An empty database on the session server, dropped after the test."""
     return database_factory()

@@ -290,11 +290,7 @@ class UmamiClient:
                 raise UmamiAuthError(
                     f"Umami at {display_url(self.base_url)} refused the credentials for GET {path} "
                     "(HTTP 401); "
-                    + (
-                        "check UMAMI_API_KEY"
-                        if self.settings.api_key
-                        else "check UMAMI_USERNAME and UMAMI_PASSWORD"
-                    )
+                    + ("check UMAMI_API_KEY" if self.settings.api_key else "check UMAMI_USERNAME and UMAMI_PASSWORD")
                 )
             if status in allow_status:
                 return status, self._maybe_json(response)

@@ -78,9 +78,7 @@ def detect_features(client: UmamiClient, website_id: str, until_ms: int) -> Feat
                 "or newer (v3.1.0+ recommended, for GET /websites/{id}/event-data)."
             )
         log.warning("Umami before v3.1.0 detected: reading event properties one event at a time")
-    probe = client.get(
-        f"{base}/events", {"startAt": 0, "endAt": until_ms, "event": PROBE_EVENT_NAME, "pageSize": 1}
-    )
+    probe = client.get(f"{base}/events", {"startAt": 0, "endAt": until_ms, "event": PROBE_EVENT_NAME, "pageSize": 1})
     if not isinstance(probe, dict) or probe.get("count", 0) != 0:
         raise UmamiVersionError(
             "This Umami server ignores the event= filter of GET /websites/{id}/events: the loader needs "
@@ -124,14 +122,10 @@ class SliceReader:
             },
         )
         if not isinstance(body, dict) or not isinstance(body.get("data"), list) or "count" not in body:
-            raise IncompleteReadError(
-                f"GET {endpoint} {piece} answered without data/count: {str(body)[:200]}"
-            )
+            raise IncompleteReadError(f"GET {endpoint} {piece} answered without data/count: {str(body)[:200]}")
         return body["data"], int(body["count"])
 
-    def _read_whole(
-        self, endpoint: str, id_key: str, event_name: str, piece: Slice
-    ) -> tuple[list | None, int]:
+    def _read_whole(self, endpoint: str, id_key: str, event_name: str, piece: Slice) -> tuple[list | None, int]:
         """(all rows of ``piece``, verified, or None when it must be split; Umami's count)."""
         for attempt in range(1, self.max_attempts + 1):
             rows, count = self._page(endpoint, event_name, piece, self.page_size)
@@ -175,10 +169,7 @@ class SliceReader:
         if not with_data:
             return {}
         if not self.features.event_data_list:
-            return {
-                event_id: self.client.get(f"{self.base}/event-data/{event_id}") or []
-                for event_id in with_data
-            }
+            return {event_id: self.client.get(f"{self.base}/event-data/{event_id}") or [] for event_id in with_data}
         rows, count = self._read_whole("event-data", "eventId", event_name, piece)
         if rows is None:
             raise _Mismatch(len(with_data), count)
@@ -213,8 +204,7 @@ class SliceReader:
                         break
             else:
                 raise IncompleteReadError(
-                    f"events and event-data for {event_name} in {piece} never agreed after "
-                    f"{self.max_attempts} attempts"
+                    f"events and event-data for {event_name} in {piece} never agreed after {self.max_attempts} attempts"
                 )
             if rows is None:
                 yield from self.read(event_name, piece)

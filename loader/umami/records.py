@@ -57,9 +57,7 @@ _SENSITIVE_VALUE = re.compile(
 )
 # Business identifiers are kept as sent even when they happen to look like a pattern above:
 # counting them exactly is the point of the warehouse.
-_IDENTIFIER_KEYS = frozenset(
-    {"shifu_bid", "outline_item_bid", "workId", "profileId", "ownerUserId", "levelId"}
-)
+_IDENTIFIER_KEYS = frozenset({"shifu_bid", "outline_item_bid", "workId", "profileId", "ownerUserId", "levelId"})
 
 
 def is_sensitive(key: str, value: str | None) -> bool:
@@ -150,11 +148,7 @@ def events_table(
         found = properties.get(event_id)
         props.append((orjson.dumps(found) if found else empty).decode())
     created = pc.cast(pa.array(columns.pop("created_at"), pa.string()), pa.timestamp("ms", tz="UTC"))
-    arrays = [
-        pa.array(columns[name], EVENTS_SCHEMA.field(name).type)
-        for name in EVENT_COLUMNS
-        if name != "created_at"
-    ]
+    arrays = [pa.array(columns[name], EVENTS_SCHEMA.field(name).type) for name in EVENT_COLUMNS if name != "created_at"]
     names = [name for name in EVENT_COLUMNS if name != "created_at"]
     table = pa.Table.from_arrays(arrays, names=names)
     table = table.add_column(4, "created_at", created)

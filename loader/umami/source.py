@@ -170,17 +170,12 @@ def umami_source(
                     if not valid:
                         continue
                     properties = {
-                        event_id: records.encode_properties(rows)
-                        for event_id, rows in piece.properties.items()
+                        event_id: records.encode_properties(rows) for event_id, rows in piece.properties.items()
                     }
                     count += len(valid)
                     yield records.events_table(valid, properties, loaded_at)
             run.stats.events[event_name] = count
-            first = (
-                utc_date(window.start_ms)
-                if not mark or reread_all
-                else date.fromisoformat(mark["loaded_from"])
-            )
+            first = utc_date(window.start_ms) if not mark or reread_all else date.fromisoformat(mark["loaded_from"])
             state[event_name] = {
                 "loaded_from": min(first, utc_date(window.start_ms)).isoformat(),
                 "loaded_until_ms": run.as_of_ms,
@@ -292,9 +287,7 @@ def umami_source(
                         )
         yield rows
 
-    @dlt.resource(
-        name="rejected_rows", write_disposition="append", columns={"payload": {"data_type": "json"}}
-    )
+    @dlt.resource(name="rejected_rows", write_disposition="append", columns={"payload": {"data_type": "json"}})
     def rejected_rows() -> Iterator[list[dict[str, Any]]]:
         run.stats.rejected = len(rejected)
         if rejected:

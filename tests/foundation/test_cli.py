@@ -20,9 +20,7 @@ UMAMI_VARS = ("UMAMI_API_URL", "UMAMI_WEBSITE_ID", "UMAMI_USERNAME", "UMAMI_PASS
 
 def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in UMAMI_VARS and k != "WAREHOUSE_DSN"}
-    return subprocess.run(
-        [CLI, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=180
-    )
+    return subprocess.run([CLI, *args], cwd=cwd, env={**clean, **env}, capture_output=True, text=True, timeout=180)
 
 
 @pytest.mark.parametrize(
@@ -61,9 +59,7 @@ def test_bad_api_url_is_a_config_error(tmp_path: Path) -> None:
 class _RejectingUmami(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
-        body = json.dumps(
-            {"error": {"message": "Unauthorized", "code": "incorrect-username-password", "status": 401}}
-        )
+        body = json.dumps({"error": {"message": "Unauthorized", "code": "incorrect-username-password", "status": 401}})
         self.send_response(401)
         self.send_header("content-type", "application/json")
         self.end_headers()

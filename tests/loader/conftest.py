@@ -56,7 +56,7 @@ def contract_site(contract_dataset: dict) -> Iterator[UmamiSite]:
 
 
 @pytest.fixture
-def load_site(home_dir) -> Callable[..., LoadResult]:  # noqa: ANN001 - fixture
+def load_site(home_dir) -> Callable[..., LoadResult]:
     """Run the real load (dlt pipeline) of a site into a warehouse."""
 
     def run(site: UmamiSite, warehouse: Warehouse, **options: Any) -> LoadResult:
@@ -79,7 +79,10 @@ def raw_events(warehouse: Warehouse) -> Counter:
         rows = cur.fetchall()
     return Counter(
         oracle.SentEvent(
-            name, at, user, url,
+            name,
+            at,
+            user,
+            url,
             frozenset((k, p["data_type"], p["string_value"]) for k, p in props.items()),
         )
         for name, at, user, url, props in rows

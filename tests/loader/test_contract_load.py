@@ -9,8 +9,9 @@ from tests.loader.conftest import AS_OF, expected_events, raw_events, raw_snapsh
 
 
 @pytest.mark.parametrize("page_size", [1, 2, 3, 7, 50, 10_000])
-def test_raw_tables_hold_exactly_the_contract(contract_site, contract_dataset, fresh_database: Warehouse,
-                                              load_site, page_size: int) -> None:
+def test_raw_tables_hold_exactly_the_contract(
+    contract_site, contract_dataset, fresh_database: Warehouse, load_site, page_size: int
+) -> None:
     """Ties are shuffled on every request: at any page size no event is lost or duplicated."""
     result = load_site(contract_site, fresh_database, page_size=page_size)
     expected = expected_events(contract_dataset)
@@ -32,12 +33,13 @@ def test_numeric_and_unicode_values_keep_their_type(contract_site, fresh_databas
     load_site(contract_site, fresh_database)
     with fresh_database.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "select properties->'shifu_bid' from umami_raw.events "
-            "where properties->'shifu_bid'->>'data_type' <> '1'"
+            "select properties->'shifu_bid' from umami_raw.events where properties->'shifu_bid'->>'data_type' <> '1'"
         )
         (numeric,) = cur.fetchone()
-        cur.execute("select count(*) from umami_raw.events where properties->'shifu_bid'->>'string_value' = %s",
-                    ("shifu-数学-α🎓",))
+        cur.execute(
+            "select count(*) from umami_raw.events where properties->'shifu_bid'->>'string_value' = %s",
+            ("shifu-数学-α🎓",),
+        )
         unicode_count = cur.fetchone()[0]
         cur.execute("select count(*) from umami_raw.events where properties = '{}'::jsonb and not has_data")
         without_data = cur.fetchone()[0]
@@ -55,8 +57,9 @@ def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehou
     assert contract_site.sim.request_count("/sessions/") == 13
 
 
-def test_other_event_names_load_through_the_same_resource(contract_site, contract_dataset,
-                                                          fresh_database: Warehouse, load_site) -> None:
+def test_other_event_names_load_through_the_same_resource(
+    contract_site, contract_dataset, fresh_database: Warehouse, load_site
+) -> None:
     names = ("course_visit", "daily_login", "work_play_start", "Course_Visit")
     load_site(contract_site, fresh_database, event_names=names)
     assert raw_events(fresh_database) == expected_events(contract_dataset, set(names))

@@ -32,8 +32,14 @@ def _start_load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("kill_after_requests", [3, 12, 30])
-def test_sigkill_mid_load_then_rerun(contract_site: UmamiSite, database_factory, load_site, home_dir: Path,
-                                     monkeypatch: pytest.MonkeyPatch, kill_after_requests: int) -> None:
+def test_sigkill_mid_load_then_rerun(
+    contract_site: UmamiSite,
+    database_factory,
+    load_site,
+    home_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kill_after_requests: int,
+) -> None:
     crashed, clean = database_factory("crashed"), database_factory("clean")
     # The reference: one uninterrupted load, with its own dlt working folder.
     monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home_dir / f"clean-{kill_after_requests}"))

@@ -12,7 +12,7 @@ import pytest
 from flows import paths
 from flows.warehouse import Warehouse
 from loader.pipeline import PIPELINE_NAME, make_pipeline
-from loader.umami.errors import UmamiAuthError, UmamiTransientError, UmamiVersionError
+from loader.umami.errors import UmamiTransientError, UmamiVersionError
 from tests.loader.conftest import AS_OF, UmamiSite, expected_events, raw_events, raw_snapshot
 from umami_sim import Fault, UmamiSimulator
 
@@ -38,8 +38,9 @@ def _loaded_until(warehouse: Warehouse, website_id: str) -> int | None:
 
 
 @pytest.mark.parametrize("fault", TRANSIENT_FAULTS.values(), ids=TRANSIENT_FAULTS.keys())
-def test_transient_faults_end_in_complete_data(contract_site: UmamiSite, contract_dataset, fresh_database,
-                                               load_site, fault: Fault) -> None:
+def test_transient_faults_end_in_complete_data(
+    contract_site: UmamiSite, contract_dataset, fresh_database, load_site, fault: Fault
+) -> None:
     contract_site.sim.add_fault(fault)
     load_site(contract_site, fresh_database, page_size=7)
     assert contract_site.sim.stats()["faults_fired"], "the fault never fired"
@@ -48,11 +49,15 @@ def test_transient_faults_end_in_complete_data(contract_site: UmamiSite, contrac
 
 @pytest.mark.parametrize(
     "fault",
-    [Fault("status", count=None, status=503, path="/events"), Fault("short_page", count=None, path="/events")],
+    [
+        Fault("status", count=None, status=503, path="/events"),
+        Fault("short_page", count=None, path="/events"),
+    ],
     ids=["endless 503", "endless short pages"],
 )
-def test_persistent_faults_fail_clearly_without_advancing(contract_site: UmamiSite, fresh_database, load_site,
-                                                          fault: Fault) -> None:
+def test_persistent_faults_fail_clearly_without_advancing(
+    contract_site: UmamiSite, fresh_database, load_site, fault: Fault
+) -> None:
     load_site(contract_site, fresh_database, as_of=AS_OF - timedelta(days=2))
     before = raw_snapshot(fresh_database)
     mark = _loaded_until(fresh_database, contract_site.website_id)
@@ -96,7 +101,9 @@ def test_umami_cloud_mode_is_throttled_client_side(contract_dataset, fresh_datab
         site = UmamiSite(sim, website)
         started = time.monotonic()
         result = load_site(
-            site, fresh_database, page_size=7,
+            site,
+            fresh_database,
+            page_size=7,
             client_options={"requests_per_window": 10, "window_seconds": 2.0},
         )
         elapsed = time.monotonic() - started
@@ -113,7 +120,8 @@ def test_umami_v3_0_falls_back_to_one_request_per_event(contract_dataset, fresh_
         sim.send_dataset(contract_dataset, website)
         load_site(UmamiSite(sim, website), fresh_database, page_size=7)
         per_event = [
-            path for path in sim.stats()["requests"]
+            path
+            for path in sim.stats()["requests"]
             if re.search(r"/event-data/[0-9a-f-]{36}$", path) and not path.endswith("-000000000000")
         ]
     assert len(per_event) == 50  # one request per course_visit that has data, none for the one without
@@ -132,8 +140,9 @@ def test_umami_v2_is_refused_with_the_version_requirement(contract_dataset, fres
     assert "Umami v3.0 or newer" in describe(failure.value)
 
 
-def test_late_events_inside_the_lookback_are_picked_up(contract_site: UmamiSite, contract_dataset, fresh_database,
-                                                      load_site) -> None:
+def test_late_events_inside_the_lookback_are_picked_up(
+    contract_site: UmamiSite, contract_dataset, fresh_database, load_site
+) -> None:
     load_site(contract_site, fresh_database)
     late = [
         _visit(contract_site.website_id, "u-0009", "shifu-late", AS_OF - timedelta(days=1, hours=3)),  # in lookback
@@ -149,8 +158,9 @@ def test_late_events_inside_the_lookback_are_picked_up(contract_site: UmamiSite,
     assert len({e.at for e in raw_events(fresh_database) if e.user == "u-0009"}) == 2
 
 
-def test_no_credential_in_logs_errors_or_tables(contract_dataset, fresh_database, load_site,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_no_credential_in_logs_errors_or_tables(
+    contract_dataset, fresh_database, load_site, caplog: pytest.LogCaptureFixture
+) -> None:
     secret = "Kp9-planted-secret-7731"
     caplog.set_level(logging.DEBUG)
     with UmamiSimulator(password=secret) as sim:
@@ -178,8 +188,14 @@ def _visit(website_id: str, user: str, course: str, at: datetime) -> dict:
     return {
         "type": "event",
         "payload": {
-            "website": website_id, "hostname": "course.example.com", "url": f"/c/{course}", "language": "zh-CN",
-            "screen": "1920x1080", "name": "course_visit", "id": user,
-            "data": {"shifu_bid": course, "preview_mode": False}, "timestamp": int(at.astimezone(UTC).timestamp()),
+            "website": website_id,
+            "hostname": "course.example.com",
+            "url": f"/c/{course}",
+            "language": "zh-CN",
+            "screen": "1920x1080",
+            "name": "course_visit",
+            "id": user,
+            "data": {"shifu_bid": course, "preview_mode": False},
+            "timestamp": int(at.astimezone(UTC).timestamp()),
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -25,12 +26,18 @@ def test_first_run_reads_from_start_date() -> None:
 def test_later_runs_reread_the_last_lookback_utc_days() -> None:
     previous = to_ms(datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
     start = read_start_ms(
-        as_of_ms=AS_OF, start_date=date(2020, 1, 1), loaded_from=date(2020, 1, 1), loaded_until_ms=previous,
+        as_of_ms=AS_OF,
+        start_date=date(2020, 1, 1),
+        loaded_from=date(2020, 1, 1),
+        loaded_until_ms=previous,
         lookback_days=3,
     )
     assert start == midnight_ms(date(2026, 11, 17))  # 17, 18, 19: three UTC days
     no_lookback = read_start_ms(
-        as_of_ms=AS_OF, start_date=date(2020, 1, 1), loaded_from=date(2020, 1, 1), loaded_until_ms=previous,
+        as_of_ms=AS_OF,
+        start_date=date(2020, 1, 1),
+        loaded_from=date(2020, 1, 1),
+        loaded_until_ms=previous,
         lookback_days=0,
     )
     assert no_lookback == previous + 1
@@ -38,7 +45,10 @@ def test_later_runs_reread_the_last_lookback_utc_days() -> None:
 
 def test_an_earlier_start_date_backfills() -> None:
     start = read_start_ms(
-        as_of_ms=AS_OF, start_date=date(2019, 6, 1), loaded_from=date(2020, 1, 1), loaded_until_ms=AS_OF - 1000,
+        as_of_ms=AS_OF,
+        start_date=date(2019, 6, 1),
+        loaded_from=date(2020, 1, 1),
+        loaded_until_ms=AS_OF - 1000,
         lookback_days=3,
     )
     assert start == midnight_ms(date(2019, 6, 1))
@@ -58,19 +68,42 @@ def test_slices_split_into_contiguous_pieces_that_cover_the_range() -> None:
     whole = Slice(1_000, 1_999)
     parts = whole.split(7)
     assert parts[0].start_ms == 1_000 and parts[-1].end_ms == 1_999
-    assert all(a.end_ms + 1 == b.start_ms for a, b in zip(parts, parts[1:], strict=False))
+    assert all(a.end_ms + 1 == b.start_ms for a, b in itertools.pairwise(parts))
     assert Slice(5, 6).split(10) == [Slice(5, 5), Slice(6, 6)]  # never below one millisecond
 
 
 def test_properties_keep_umami_types_and_values() -> None:
     props = encode_properties(
         [
-            {"dataKey": "shifu_bid", "stringValue": "123.0000", "numberValue": "123", "dateValue": None, "dataType": 2},
-            {"dataKey": "preview_mode", "stringValue": "false", "numberValue": None, "dateValue": None, "dataType": 3},
-            {"dataKey": "title", "stringValue": "数学 α🎓", "numberValue": None, "dateValue": None, "dataType": 1},
+            {
+                "dataKey": "shifu_bid",
+                "stringValue": "123.0000",
+                "numberValue": "123",
+                "dateValue": None,
+                "dataType": 2,
+            },
+            {
+                "dataKey": "preview_mode",
+                "stringValue": "false",
+                "numberValue": None,
+                "dateValue": None,
+                "dataType": 3,
+            },
+            {
+                "dataKey": "title",
+                "stringValue": "数学 α🎓",
+                "numberValue": None,
+                "dateValue": None,
+                "dataType": 1,
+            },
         ]
     )
-    assert props["shifu_bid"] == {"data_type": 2, "string_value": "123.0000", "number_value": "123", "date_value": None}
+    assert props["shifu_bid"] == {
+        "data_type": 2,
+        "string_value": "123.0000",
+        "number_value": "123",
+        "date_value": None,
+    }
     assert props["preview_mode"]["string_value"] == "false"
     assert props["title"]["string_value"] == "数学 α🎓"
 
@@ -98,8 +131,14 @@ def test_sensitive_values_are_redacted(key: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("shifu_bid", "13812345678"), ("entry_type", "deep_link"), ("route", "/api/profile/tasks"), ("hotel", "x"),
-     ("status", "200"), ("workId", "w-0001")],
+    [
+        ("shifu_bid", "13812345678"),
+        ("entry_type", "deep_link"),
+        ("route", "/api/profile/tasks"),
+        ("hotel", "x"),
+        ("status", "200"),
+        ("workId", "w-0001"),
+    ],
 )
 def test_ordinary_values_are_kept(key: str, value: str) -> None:
     assert not is_sensitive(key, value)
