@@ -270,8 +270,6 @@ class LocalPostgres:
             if self._running_port() is None:
                 return False
             bindir_meta = self.base_dir / "server.json"
-            bindir = (
-                Path(json.loads(bindir_meta.read_text())["bindir"]) if bindir_meta.exists() else find_bindir()
-            )
+            bindir = Path(json.loads(bindir_meta.read_text())["bindir"]) if bindir_meta.exists() else find_bindir()
             self._run(bindir, ["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
             return True
