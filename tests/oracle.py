@@ -124,3 +124,52 @@ def course_marts(dataset: dict, as_of: datetime) -> CourseMarts:
             users = [e.user for e in countable if e.props["shifu_bid"][1] == course and e.at.date() >= first]
             windows[(window_type, course)] = (len(set(users)), len(users))
     return CourseMarts(dict(classes), daily, windows)
+
+
+# -- what Umami's own aggregates say (all course_visit events: guests, previews, odd values) -------
+@dataclass(frozen=True)
+class UmamiFigures:
+    events: int
+    visitors: int  # distinct Umami sessions
+    visits: int  # distinct (session, UTC hour)
+    identified_events: int
+    identified_visitors: int
+
+
+def _session_key(payload: dict, at: datetime) -> tuple:
+    """Umami's session: the distinct id, or (ip, user agent, UTC month) for a guest."""
+    if payload.get("id"):
+        return ("user", payload["id"])
+    return ("guest", payload.get("ip"), payload.get("userAgent"), at.strftime("%Y-%m"))
+
+
+def umami_figures(dataset: dict, start: datetime, end: datetime, name: str = COURSE_EVENT) -> UmamiFigures:
+    """Umami's /events/stats for ``name`` over the inclusive range [start, end]."""
+    rows = []
+    for item in dataset["payloads"]:
+        body = item.get("body", item)
+        payload = body["payload"]
+        if body.get("type") != "event" or payload.get("name") != name:
+            continue
+        at = datetime.fromtimestamp(payload["timestamp"], UTC)
+        if start <= at <= end:
+            rows.append((_session_key(payload, at), at))
+    sessions = {key for key, _ in rows}
+    return UmamiFigures(
+        events=len(rows),
+        visitors=len(sessions),
+        visits=len({(key, at.replace(minute=0, second=0)) for key, at in rows}),
+        identified_events=sum(1 for key, _ in rows if key[0] == "user"),
+        identified_visitors=sum(1 for key in sessions if key[0] == "user"),
+    )
+
+
+def umami_values(dataset: dict, start: datetime, end: datetime, key: str = "shifu_bid") -> Counter:
+    """Umami's /event-data/values for course_visit: events per shown value (numbers lose .0000)."""
+    values: Counter = Counter()
+    for event in sent_events(dataset, until=end, names={COURSE_EVENT}):
+        if event.at < start or key not in event.props:
+            continue
+        data_type, value = event.props[key]
+        values[value.removesuffix(".0000") if data_type == 2 else value] += 1
+    return values
