@@ -1,0 +1,265 @@
+{#
+    metadata_json of tracking_event: low-sensitivity fields only (tracking plan, rule 5).
+
+    An allow-list, not a deny-list: a property reaches metadata_json only when its key is listed
+    here, and then only when its value does not look sensitive (value patterns below, and the
+    loader's "[redacted]" marker). Everything else is dropped. Umami stores nested objects
+    flattened (`asset.assetKind`); the `asset.*` fields are put back under one `asset` object.
+    Values get their JSON type back: numbers, booleans ("true"/"false"), strings; `route` and
+    `sourceRoute` lose their query string and fragment.
+
+    Patterns are PostgreSQL regular expressions applied case-insensitively (~*). They are
+    written without backslashes so that Jinja, Python and PostgreSQL read them alike.
+#}
+
+{# ---- the allow-list ------------------------------------------------------------------------ #}
+
+{# Allowed on every event: the plan's fields and the work-play fields. #}
+{% macro tracking_metadata_fields() %}
+    {{- return([
+        'route', 'method', 'status', 'operation', 'assetOperation',
+        'playType', 'workId', 'sourceRoute', 'runId', 'ownerUserId', 'profileId', 'levelId', 'mode',
+    ]) -}}
+{% endmacro %}
+
+{# Allowed under `asset` (Umami keys `asset.<field>`). #}
+{% macro tracking_metadata_asset_fields() %}
+    {{- return([
+        'operation', 'operationFamily', 'assetObjectId', 'assetKind', 'objectKey', 'bucket',
+        'contentType', 'contentLength', 'version', 'bindingId', 'entityKind', 'entityId', 'slot',
+        'ownerUserId', 'profileId',
+    ]) -}}
+{% endmacro %}
+
+{# Allowed on course_visit only: its low-sensitivity fields. #}
+{% macro tracking_metadata_course_visit_fields() %}
+    {{- return(['shifu_bid', 'outline_item_bid', 'entry_type', 'preview_mode']) -}}
+{% endmacro %}
+
+{# Fields that hold a route: query string and fragment are cut off. #}
+{% macro tracking_metadata_route_fields() %}
+    {{- return(['route', 'sourceRoute']) -}}
+{% endmacro %}
+
+{# ---- what sensitive looks like --------------------------------------------------------------- #}
+
+{#
+    Key names that are never metadata (checked against the lower-cased key, `asset.x` included):
+    the allow-list is validated against it at compile time, and a test checks metadata_json's
+    keys with it.
+#}
+{% macro tracking_sensitive_key_pattern() %}
+    {{- return(
+        '(phone|mobile|tel$|mail|token|cookie|invite|redeem|code$|otp|captcha|verif|body|payload'
+        ~ '|secret|passw|pwd|credential|signature|^sig$|sign$|signed|policy|dsn|connection|connstr'
+        ~ '|authorization|^auth|api_?key|access_?key|private_?key|secret_?key|^sts|ticket|session|url$)'
+    ) -}}
+{% endmacro %}
+
+{#
+    [name, guard, pattern] of values that are never metadata, whatever their key. A value is
+    sensitive when it matches a pattern. The guard is a cheap necessary condition checked first
+    (PostgreSQL's regular expressions cost about a microsecond per call, and most values need
+    none): a list of substrings of which the lower-cased value must contain one, or
+    'digits>=7' (at least 7 digits). It never changes what matches, only what is tried.
+    signed_url: any query parameter named like a signature, token, key, policy, expiry or
+    credential (X-Amz-Signature, X-Amz-Credential, OSSAccessKeyId, Signature, sig,
+    access_token, ...).
+#}
+{% macro tracking_sensitive_value_patterns() %}
+    {{- return([
+        ['redacted_marker', ['[redacted]'], '[[]redacted[]]'],
+        ['phone_number', 'digits>=7',
+            '(^|[^0-9])([+]?86[ -]?)?1[3-9][0-9]{9}([^0-9]|$)'
+            ~ '|(^|[^0-9])0[0-9]{2,3}-[0-9]{7,8}([^0-9]|$)'
+            ~ '|(^|[^0-9])[0-9]{3,4}[ .-][0-9]{3,4}[ .-][0-9]{4}([^0-9]|$)'
+            ~ '|(^|[[:space:]:=(])[+][0-9]([ ().-]{0,2}[0-9]){6,}'],
+        ['email_address', ['@'], '[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}'],
+        ['bearer_token', ['bearer'], 'bearer[[:space:]]+[a-z0-9._~+/=-]{8,}'],
+        ['jwt_or_encoded_policy', ['eyj'], 'eyj[a-z0-9_+/-]{8,}'],
+        ['signed_url', ['='], '[?&#][a-z0-9_-]*(sig|token|key|policy|expires|credential)[a-z0-9_-]*='],
+        ['connection_string', ['://'],
+            '[a-z][a-z0-9+.-]*://[^/?#@[:space:]]*:[^/?#@[:space:]]*@'
+            ~ '|(postgres|postgresql|mysql|mariadb|mongodb|mongodb[+]srv|redis|rediss|amqp|amqps|mssql|sqlserver|jdbc:[a-z0-9]+)://'],
+        ['connection_string', ['='], '(server|host|data source|database|user id|uid)[[:space:]]*=[^;]*;'],
+        ['secret', ['=', ':'], '(secret|passwd|password|pwd|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|token)[[:space:]]*[:=]'],
+        ['secret', ['-----'], '-----begin [a-z ]*private key'],
+        ['secret', ['akia', 'asia', 'ltai'], '(^|[^0-9a-z])((akia|asia)[0-9a-z]{16}|ltai[0-9a-z]{12,20})([^0-9a-z]|$)'],
+        ['secret', ['sk-', 'rk-'], '(^|[^a-z0-9])(sk|rk)-[a-z0-9_-]{16,}'],
+        ['secret', ['gh', 'github_pat_', 'glpat-', 'xox'], '(gh[pousr]_|github_pat_|glpat-|xox[abprs]-)[a-z0-9_-]{10,}'],
+        ['cookie', ['='], '(^|;[[:space:]]*)(sessionid|session_id|sid|jsessionid|phpsessid|csrftoken|connect[.]sid)='],
+    ]) -}}
+{% endmacro %}
+
+{# The SQL condition of a guard on a lower-cased text expression (see tracking_sensitive_value_patterns). #}
+{% macro tracking_sensitive_value_guard(guard, lowered_expression) -%}
+    {%- if guard == 'digits>=7' -%}
+        length({{ lowered_expression }}) - length(translate({{ lowered_expression }}, '0123456789', '')) >= 7
+    {%- else -%}
+        {%- set conditions = [] -%}
+        {%- for literal in guard -%}
+            {%- do conditions.append("strpos(" ~ lowered_expression ~ ", '" ~ literal ~ "') > 0") -%}
+        {%- endfor -%}
+        ({{ conditions | join(' or ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    True when a text looks sensitive; false for null. lowered_expression, when given, is the
+    same text already lower-cased (computed once by the caller); the patterns are lower-case and
+    matched against it.
+#}
+{% macro tracking_is_sensitive_value(text_expression, lowered_expression=none) -%}
+    {%- set lowered = lowered_expression or 'lower(' ~ text_expression ~ ')' -%}
+    case
+        when {{ text_expression }} is null then false
+        else
+            {%- for name, guard, pattern in tracking_sensitive_value_patterns() %}
+                ({{ tracking_sensitive_value_guard(guard, lowered) }} and {{ lowered }} ~ '{{ pattern }}')
+                {%- if not loop.last %} or{% endif %}
+            {%- endfor %}
+    end
+{%- endmacro %}
+
+{# ---- SQL ------------------------------------------------------------------------------------ #}
+
+{# The text of a route without query string and fragment. #}
+{% macro tracking_route_path(text_expression) -%}
+    split_part(split_part({{ text_expression }}, '#', 1), '?', 1)
+{%- endmacro %}
+
+{#
+    The properties the ids and the scope rules read. The model reads them once per event into
+    columns (tracking_property_columns, in a one-row lateral subquery that PostgreSQL does not
+    inline, so it is evaluated once per row instead of once per reference): for a key k,
+    prop_<slug>_text (the string_value; routes without query string and fragment),
+    prop_<slug>_lowered (lower-cased), prop_<slug>_type (data_type) and prop_<slug>_number
+    (number_value).
+#}
+{% macro tracking_rule_property_keys() %}
+    {{- return([
+        'shifu_bid', 'workId', 'profileId', 'asset.profileId', 'ownerUserId', 'asset.ownerUserId', 'playType',
+        'status', 'route', 'sourceRoute', 'module', 'moduleKey',
+    ]) -}}
+{% endmacro %}
+
+{% macro tracking_property_slug(key) -%}
+    prop_{{ key | lower | replace('.', '__') }}
+{%- endmacro %}
+
+{% macro tracking_property_columns(properties_expression) -%}
+    {%- set route_fields = tracking_metadata_route_fields() -%}
+    {%- for key in tracking_rule_property_keys() -%}
+        {%- set slug = tracking_property_slug(key) -%}
+        {%- set raw_text = properties_expression ~ " -> '" ~ key ~ "' ->> 'string_value'" -%}
+        {%- set text = tracking_route_path(raw_text) if key in route_fields else raw_text %}
+        {{ text }} as {{ slug }}_text,
+        lower({{ text }}) as {{ slug }}_lowered,
+        {{ properties_expression }} -> '{{ key }}' ->> 'data_type' as {{ slug }}_type,
+        {{ properties_expression }} -> '{{ key }}' ->> 'number_value' as {{ slug }}_number
+        {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#
+    A string id from a property column set: the text when it was sent as a non-empty JSON string
+    that does not look sensitive, else null. Numbers, booleans and nulls are not ids (as for
+    shifu_bid in the course marts).
+#}
+{% macro tracking_property_id(key) -%}
+    {%- set slug = tracking_property_slug(key) -%}
+    case
+        when
+            {{ slug }}_type = '1'
+            and {{ slug }}_text <> ''
+            and not {{ tracking_is_sensitive_value(slug ~ '_text', slug ~ '_lowered') }}
+            then {{ slug }}_text
+    end
+{%- endmacro %}
+
+{#
+    metadata_json of an event (a scalar subquery over its properties): the allow-listed keys
+    present, each kept only when its value does not look sensitive and is not JSON null, with its
+    JSON type back (numbers, booleans, strings); `asset.*` nested under `asset`; the course_visit
+    fields only when event_key_expression is 'course_visit'; {} when nothing is left. Works on
+    the keys present only, so an event pays for what it sent, not for the whole allow-list.
+#}
+{% macro tracking_metadata_json(properties_expression, event_key_expression) -%}
+    {%- set key_pattern = tracking_sensitive_key_pattern() -%}
+    {%- set general_keys = tracking_metadata_fields() -%}
+    {%- set asset_keys = [] -%}
+    {%- for field in tracking_metadata_asset_fields() -%}
+        {%- do asset_keys.append('asset.' ~ field) -%}
+    {%- endfor -%}
+    {%- set course_keys = tracking_metadata_course_visit_fields() -%}
+    {%- for key in general_keys + asset_keys + course_keys -%}
+        {%- if modules.re.search(key_pattern, key | lower) -%}
+            {{ exceptions.raise_compiler_error("tracking metadata allow-list: '" ~ key ~ "' looks like a sensitive key") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set quoted_general = "'" ~ (general_keys + asset_keys) | join("', '") ~ "'" -%}
+    {%- set quoted_course = "'" ~ course_keys | join("', '") ~ "'" -%}
+    {%- set quoted_routes = "'" ~ tracking_metadata_route_fields() | join("', '") ~ "'" -%}
+    (
+        select
+            coalesce(
+                jsonb_object_agg(field.property_key, field.json_value)
+                    filter (where field.asset_field is null),
+                cast('{}' as jsonb)
+            )
+            || case
+                when bool_or(field.asset_field is not null)
+                    then jsonb_build_object(
+                        'asset',
+                        jsonb_object_agg(field.asset_field, field.json_value)
+                            filter (where field.asset_field is not null)
+                    )
+                else cast('{}' as jsonb)
+            end
+        from (
+            select
+                property.property_key,
+                case
+                    when property.property_key like 'asset.%' then substr(property.property_key, 7)
+                end as asset_field,
+                case
+                    when property.data_type = '3' then to_jsonb(property.text_value = 'true')
+                    when
+                        property.data_type = '2'
+                        and property.number_text ~ '^-?[0-9]{1,30}([.][0-9]{1,30})?$'
+                        then to_jsonb(trim_scale(cast(property.number_text as numeric)))
+                    else to_jsonb(property.text_value)
+                end as json_value
+            from (
+                select
+                    entry.key as property_key,
+                    entry.value ->> 'data_type' as data_type,
+                    case
+                        when entry.key in ({{ quoted_routes }})
+                            then {{ tracking_route_path("entry.value ->> 'string_value'") }}
+                        else entry.value ->> 'string_value'
+                    end as text_value,
+                    lower(
+                        case
+                            when entry.key in ({{ quoted_routes }})
+                                then {{ tracking_route_path("entry.value ->> 'string_value'") }}
+                            else entry.value ->> 'string_value'
+                        end
+                    ) as lowered_value,
+                    coalesce(entry.value ->> 'number_value', entry.value ->> 'string_value') as number_text
+                from jsonb_each({{ properties_expression }}) as entry (key, value)
+                where
+                    jsonb_typeof(entry.value) = 'object'
+                    and (
+                        entry.key in ({{ quoted_general }})
+                        or ({{ event_key_expression }} = 'course_visit' and entry.key in ({{ quoted_course }}))
+                    )
+                offset 0
+            ) as property
+            where
+                property.text_value is not null
+                and not (property.data_type = '5' and property.text_value = 'null')
+                and not {{ tracking_is_sensitive_value('property.text_value', 'property.lowered_value') }}
+        ) as field
+    )
+{%- endmacro %}

@@ -1,0 +1,24 @@
+{#
+    Custom incremental strategy `tracking_replace_days` (incremental_strategy='tracking_replace_days').
+
+    Deletes every target row whose `rebuild_column` (model config, default day_key) is >= the
+    first rebuilt business day (tracking_rebuild_from_day_sql: the business day of
+    rebuild_from_date 00:00 UTC) and inserts the freshly computed rows, in the incremental
+    materialization's single transaction. Like the course marts' replace_date_range, but on
+    business days: a row of a rebuilt day that no longer has data disappears, so an incremental
+    run and a --full-refresh agree. The models select exactly the rows of those days.
+#}
+{% macro get_incremental_tracking_replace_days_sql(arg_dict) %}
+    {%- set target_relation = arg_dict["target_relation"] -%}
+    {%- set temp_relation = arg_dict["temp_relation"] -%}
+    {%- set dest_columns = arg_dict["dest_columns"] -%}
+    {%- set rebuild_column = config.get('rebuild_column', 'day_key') -%}
+    {%- set columns_csv = get_quoted_csv(dest_columns | map(attribute="name")) -%}
+
+    delete from {{ target_relation }}
+    where {{ adapter.quote(rebuild_column) }} >= {{ tracking_rebuild_from_day_sql() }};
+
+    insert into {{ target_relation }} ({{ columns_csv }})
+    select {{ columns_csv }}
+    from {{ temp_relation }}
+{% endmacro %}

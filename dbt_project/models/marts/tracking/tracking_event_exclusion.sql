@@ -1,0 +1,102 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='tracking_replace_days',
+        rebuild_column='day_key',
+        on_schema_change='fail',
+        indexes=[{'columns': ['day_key']}],
+    )
+}}
+
+{#
+    One row per loaded custom event up to as_of that is not a tracking fact, with the reason:
+    the first exclusion rule that applies (int_tracking__events_classified), or
+    duplicate_daily_login for a daily_login that is not the one kept for its user and business
+    day. No metadata and no route: only what is needed to count and trace the event. Together
+    with tracking_event it accounts for every loaded event. Incremental like tracking_event.
+#}
+
+with
+
+excluded_events as (
+
+    select * from {{ ref('int_tracking__events_classified') }}
+    where
+        exclusion_reason is not null
+        and occurred_at <= {{ course_as_of_ts() }}
+        {% if is_incremental() %}
+            and occurred_at >= {{ tracking_rebuild_from_ts() }}
+        {% endif %}
+
+),
+
+daily_logins as (
+
+    select * from {{ ref('int_tracking__events_classified') }}
+    where
+        exclusion_reason is null
+        and event_key = 'daily_login'
+        and occurred_at <= {{ course_as_of_ts() }}
+        {% if is_incremental() %}
+            and occurred_at >= {{ tracking_rebuild_from_ts() }}
+        {% endif %}
+
+),
+
+kept_daily_logins as (
+
+    select source_event_id from {{ ref('tracking_event') }}
+    where
+        event_key = 'daily_login'
+        {% if is_incremental() %}
+            and day_key >= {{ tracking_rebuild_from_day_sql() }}
+        {% endif %}
+
+),
+
+exclusions as (
+
+    select
+        source_event_id,
+        event_key,
+        exclusion_reason,
+        user_id,
+        occurred_at,
+        day_key,
+        cast(null as text) as duplicate_of_event_id
+    from excluded_events
+
+    union all
+
+    select
+        daily_logins.source_event_id,
+        daily_logins.event_key,
+        'duplicate_daily_login' as exclusion_reason,
+        daily_logins.user_id,
+        daily_logins.occurred_at,
+        daily_logins.day_key,
+        {{ tracking_daily_login_event_id('daily_logins.user_id', 'daily_logins.day_key') }}
+            as duplicate_of_event_id
+    from daily_logins
+    left join kept_daily_logins
+        on daily_logins.source_event_id = kept_daily_logins.source_event_id
+    where kept_daily_logins.source_event_id is null
+
+),
+
+final as (
+
+    select
+        source_event_id,
+        event_key,
+        exclusion_reason,
+        user_id,
+        occurred_at,
+        day_key,
+        duplicate_of_event_id,
+        {{ course_sync_time_ts() }} as synced_at
+    from exclusions
+
+)
+
+select * from final
