@@ -80,6 +80,8 @@ def _setup_logging() -> None:
     redact.install_log_masking()
     level = os.environ.get("COURSE_ANALYTICS_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "urllib3"):  # one line per HTTP request otherwise
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -217,6 +219,37 @@ def serve() -> None:
         from flows.deployment import serve as serve_deployment
 
         serve_deployment()
+
+
+@app.command()
+def demo() -> None:
+    """Everything local, no configuration: simulated Umami traffic, embedded warehouse, one sync, top courses."""
+    _setup_logging()
+    with _errors():
+        from flows.demo import run_demo
+
+        run_demo(typer.echo)
+
+
+@app.command("umami-sim")
+def umami_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on (keep it on loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0 picks a free one).")] = 3000,
+    db: Annotated[
+        str | None, typer.Option(help="SQLite file to keep the data in (default: in memory, gone on exit).")
+    ] = None,
+    umami_version: Annotated[
+        str, typer.Option("--umami-version", help="Umami version to emulate: 3.1.0, 3.0.3 or 2.11.0.")
+    ] = "3.1.0",
+    cloud: Annotated[bool, typer.Option("--cloud", help="Umami Cloud mode: /v1 prefix, x-umami-api-key.")] = False,
+    api_key: Annotated[str | None, typer.Option(help="The API key accepted in --cloud mode.")] = None,
+) -> None:
+    """Run the local Umami-compatible server in the foreground (admin / umami) until Ctrl-C."""
+    from umami_sim import serve as serve_simulator
+
+    if cloud and not api_key:
+        raise _fail("--cloud needs --api-key", EXIT_CONFIG)
+    serve_simulator(host=host, port=port, db_path=db, version=umami_version, cloud=cloud, api_key=api_key)
 
 
 @app.command()

@@ -60,7 +60,13 @@ def run_dbt(
     project_dir = paths.dbt_project_dir()
     work_dir: Path = paths.data_dir() / "dbt"
     work_dir.mkdir(parents=True, exist_ok=True)
+    # dbt prints every node to the console; the pipeline logs its own summary, and dbt's full
+    # log stays in <data dir>/dbt/logs. COURSE_ANALYTICS_DBT_LOG_LEVEL=info shows dbt's progress.
+    console_level = os.environ.get("COURSE_ANALYTICS_DBT_LOG_LEVEL", "warn")
     command = [
+        "--log-level",
+        console_level,
+        "--no-use-colors",
         *args,
         "--project-dir",
         str(project_dir),
@@ -79,9 +85,10 @@ def run_dbt(
     outcome = DbtOutcome(success=bool(result.success))
     run_results = getattr(result.result, "results", None) or []
     for r in run_results:
+        node = getattr(r, "node", None)  # run-operation results have no node
         outcome.results.append(
             {
-                "unique_id": r.node.unique_id,
+                "unique_id": node.unique_id if node is not None else getattr(r, "unique_id", "operation"),
                 "status": str(r.status),
                 "message": r.message,
                 "failures": r.failures,

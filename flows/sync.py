@@ -11,11 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flows import paths, redact
+from flows.catalog import default_event_names
 from flows.dbt import DbtOutcome, run_dbt
 from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
 from loader.pipeline import LoadResult, known_sessions_lookup, make_pipeline, run_load
-from loader.umami import DEFAULT_EVENT_NAMES, DEFAULT_START_DATE, LoadStats, default_as_of, umami_source
+from loader.umami import DEFAULT_START_DATE, LoadStats, default_as_of, umami_source
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class SyncOptions:
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
     start_date: date = DEFAULT_START_DATE
     full_refresh: bool = False
-    event_names: tuple[str, ...] = DEFAULT_EVENT_NAMES
+    event_names: tuple[str, ...] = field(default_factory=default_event_names)
     page_size: int = 10_000
     client_options: dict[str, Any] = field(default_factory=dict)
 

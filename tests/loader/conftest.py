@@ -61,6 +61,7 @@ def load_site(home_dir) -> Callable[..., LoadResult]:
 
     def run(site: UmamiSite, warehouse: Warehouse, **options: Any) -> LoadResult:
         options.setdefault("as_of", AS_OF)
+        options.setdefault("event_names", ("course_visit",))
         client = {**FAST_CLIENT, **options.pop("client_options", {})}
         return sync.load(warehouse, site.settings(), sync.SyncOptions(client_options=client, **options))
 
