@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,8 @@ def home_dir() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-@pytest.fixture
-def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
-    """Make empty databases on the session server (``factory(suffix)``); all dropped after the test."""
+@contextmanager
+def _databases(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
     import psycopg2
 
     admin_dsn = postgres_server.start().dsn
@@ -87,6 +87,20 @@ def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequ
             for name in created:
                 cur.execute(f'drop database if exists "{name}" with (force)')
         conn.close()
+
+
+@pytest.fixture
+def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
+    """Make empty databases on the session server (``factory(suffix)``); all dropped after the test."""
+    with _databases(postgres_server, request) as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def database_factory_module(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
+    """The same, for module-scoped fixtures; dropped after the module."""
+    with _databases(postgres_server, request) as factory:
+        yield factory
 
 
 @pytest.fixture
