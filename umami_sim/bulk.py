@@ -10,12 +10,15 @@ The result holds the exact numbers to expect: per course, per UTC day, and the o
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from . import properties, urls
@@ -77,50 +80,54 @@ def fill(app: App, website_id: str, spec: FillSpec | None = None) -> BulkFillRes
         raise ValueError("FillSpec.end must be a UTC midnight")
     end_s = int(end.timestamp())
     start_s = end_s - spec.days * 86400
+    if start_s < 0:
+        raise ValueError("a bulk fill starts in 1970 or later")
     rng = random.Random(spec.seed)
     months = sorted({_month(start_s + d * 86400) for d in range(spec.days)})
     users = [_user_session(app, website_id, website, i, start_s) for i in range(spec.users)]
     guests = [[_guest_session(app, website_id, website, g, m, start_s) for m in months] for g in range(spec.guests)]
-    pages, props, courses, previews = zip(*_templates(app, spec), strict=True)
-    counted_course = tuple(-1 if preview else course for course, preview in zip(courses, previews, strict=True))
+    templates = _templates(app, spec)
+    pages, props = [t.page for t in templates], [t.props for t in templates]
     name = store.name_key("course_visit")
-    tally = _Tally(spec, start_s)
+    tally = _Tally(spec, start_s, templates)
     rebuild = spec.events >= store.event_count() // 2
+    overlap = store.has_events(website, start_s * 1000, end_s * 1000 - 1)
     with store.transaction() as conn:
         keys = store.insert_sessions(conn, [*users, *(s for per_guest in guests for s in per_guest)])
         # "who" 0 … users-1 are the users, users … users+guests-1 the guests (with their month's session)
         user_keys = [keys[s.id] for s in users]
         sessions_by_month = [user_keys + [keys[g[m].id] for g in guests] for m in range(len(months))]
+        totals = _Totals(website, name)
         if rebuild:
             store.drop_indexes(conn)
-        n_users, n_guests, n_templates = spec.users, spec.guests, len(pages)
+        n_users, n_guests, n_templates = spec.users, spec.guests, len(templates)
         guest_below = int((spec.guest_share if n_guests else 0.0) * 2**32)  # a draw below this is a guest
         for day in range(spec.days):
             day_start = start_s + day * 86400
             count = spec.events // spec.days + (1 if day < spec.events % spec.days else 0)
-            seconds = sorted(map((86400).__rmod__, _draws(rng, count)))
-            for i in map((count - 1).__rmod__, _draws(rng, int((count - 1) * spec.tie_share))):
+            seconds = sorted([x % 86400 for x in _draws(rng, count)])
+            for i in [x % (count - 1) for x in _draws(rng, int((count - 1) * spec.tie_share))]:
                 seconds[i + 1] = seconds[i]  # a tie with the previous event
-            picks = list(map(n_templates.__rmod__, _draws(rng, count)))
+            picks = [x % n_templates for x in _draws(rng, count)]
             who = [n_users + x % n_guests if x < guest_below else x % n_users for x in _draws(rng, count)]
-            sessions = list(map(sessions_by_month[months.index(_month(day_start))].__getitem__, who))
-            created = map((day_start * 1000).__add__, map((1000).__mul__, seconds))
-            rows = zip(sessions, created, map(pages.__getitem__, picks), map(props.__getitem__, picks), strict=True)
-            store.insert_events(conn, website, name, rows)
-            # countable visits (a user, not a preview) as course * users + user: ints hash faster than pairs
-            countable = [
-                c * n_users + w for w, c in zip(who, map(counted_course.__getitem__, picks), strict=True)
-                if c >= 0 and w < n_users
-            ]  # fmt: skip
-            tally.add_day(day, list(map(courses.__getitem__, picks)), sum(map(previews.__getitem__, picks)),
-                          countable, sum(map(n_users.__le__, who)))  # fmt: skip
-            tally.sessions.update(sessions)
+            by_who = sessions_by_month[months.index(_month(day_start))]
+            sessions = [by_who[w] for w in who]
+            used = [props[p] for p in picks]
+            # the time is SQL arithmetic on the second of the day: small integers bind faster
+            columns = (sessions, seconds, [pages[p] for p in picks], used)
+            store.insert_events(conn, website, name, columns, created_at=f"{day_start * 1000} + 1000 * ?")
+            tally.add_day(day, picks, who)
+            totals.add_day(day_start, sessions, seconds, used)
         if rebuild:
             store.create_indexes(conn)
+        if overlap:  # days that already had events: their totals are not a sum
+            store.recount(conn, website)
+        else:
+            store.add_totals(conn, totals.sessions(), totals.days)
     return BulkFillResult(
         website_id=website_id,
         events=spec.events,
-        sessions=len(tally.sessions),
+        sessions=totals.count,
         seconds=time.perf_counter() - started,
         start_ms=start_s * 1000,
         end_ms=end_s * 1000 - 1,
@@ -134,34 +141,103 @@ def fill(app: App, website_id: str, spec: FillSpec | None = None) -> BulkFillRes
     )
 
 
+@dataclass(frozen=True)
+class _Template:
+    """One property combination of the fill: its page and property set, course and preview mode."""
+
+    page: int
+    props: int
+    course: int
+    preview: bool
+
+
+class _Totals:
+    """The store's running totals of the filled events (see ``Store.add_totals``), day by day; the
+    times are whole seconds, so a visit's time is its last second minus its first."""
+
+    def __init__(self, website: int, name: int) -> None:
+        self._website, self._name = website, name
+        self._events: Counter[int] = Counter()
+        self._visits: Counter[int] = Counter()
+        self._time: Counter[int] = Counter()
+        self._first: dict[int, int] = {}  # session -> epoch second
+        self._latest: list[tuple[int, dict[int, int]]] = []  # (day start, session -> its last second that day)
+        self.days: list[tuple] = []  # day_total rows
+
+    @property
+    def count(self) -> int:
+        """Sessions with events."""
+        return len(self._events)
+
+    def add_day(self, day_start: int, sessions: list[int], seconds: list[int], props: list[int]) -> None:
+        """One day of events (``seconds`` ascending), an hour at a time: a visit is a session's hour."""
+        visits = 0
+        spent = self._time
+        bounds = [bisect_left(seconds, hour * 3600) for hour in range(25)]
+        for start, end in pairwise(bounds):
+            who, when = sessions[start:end], seconds[start:end]
+            events = Counter(who)
+            visits += len(events)
+            self._visits.update(events.keys())
+            several = [s for s, n in events.items() if n > 1]  # one event: no time spent
+            if several:
+                last = dict(zip(who, when, strict=True))
+                first = dict(zip(reversed(who), reversed(when), strict=True))
+                for s in several:
+                    spent[s] += last[s] - first[s]
+        self._events.update(sessions)
+        latest = dict(zip(sessions, seconds, strict=True))
+        self._latest.append((day_start, latest))
+        new = latest.keys() - self._first.keys()
+        if new:
+            earliest = dict(zip(reversed(sessions), reversed(seconds), strict=True))
+            self._first.update((s, day_start + earliest[s]) for s in new)
+        day = (self._website, self._name, day_start // 86400, len(sessions), visits)
+        self.days.append((*day, json.dumps(list(latest)), json.dumps(Counter(props))))
+
+    def sessions(self) -> list[tuple]:
+        """The session_total rows: lifetime totals (custom events only: no views)."""
+        last: dict[int, int] = {}
+        for day_start, latest in reversed(self._latest):
+            last.update((s, day_start + latest[s]) for s in latest.keys() - last.keys())
+        return [
+            (s, 0, n, self._visits[s], self._time[s], self._first[s] * 1000, last[s] * 1000)
+            for s, n in self._events.items()
+        ]
+
+
 class _Tally:
     """The expected numbers, accumulated day by day."""
 
-    def __init__(self, spec: FillSpec, start_s: int) -> None:
+    def __init__(self, spec: FillSpec, start_s: int, templates: list[_Template]) -> None:
         self.start_s = start_s
         self.users = spec.users
         self.first_window_day = spec.days - 30
+        self.kind = [t.course * 2 + t.preview for t in templates]  # course and preview in one small int
+        # countable visits (a user, not a preview) as course * users + user: ints hash faster than pairs
+        self.counted = [-1 if t.preview else t.course * spec.users for t in templates]
         self.per_course: Counter[int] = Counter()
         self.per_day: dict[str, int] = {}
         self.daily: list[dict[str, object]] = []
-        self.sessions: set[int] = set()
         self.guest_events = self.preview_events = 0
         self.seen: set[int] = set()  # courses with a countable visit
         self.window_visits: Counter[int] = Counter()
         self.window_pairs: set[int] = set()  # course * users + user, in the 30-day window
 
-    def add_day(self, day: int, courses: list[int], previews: int, countable: list[int], guests: int) -> None:
-        """One day: the course of every event, how many were previews / by guests, and the countable
-        visits as ``course * users + user``."""
+    def add_day(self, day: int, picks: list[int], who: list[int]) -> None:
+        """One day: the template and the user (or guest) of every event."""
         date = _date(self.start_s + day * 86400)
-        self.per_day[date] = len(courses)
-        self.per_course.update(courses)
-        self.preview_events += previews
-        self.guest_events += guests
-        course_of = self.users.__rfloordiv__  # pair -> pair // users
-        visits = Counter(map(course_of, countable))
+        self.per_day[date] = len(picks)
+        users, kind = self.users, self.kind
+        for both, n in Counter([kind[p] for p in picks]).items():
+            self.per_course[both // 2] += n
+            self.preview_events += n * (both % 2)
+        self.guest_events += len(who) - sum([w < users for w in who])
+        counted = self.counted
+        countable = [counted[p] + w for p, w in zip(picks, who, strict=True) if w < users and counted[p] >= 0]
+        visits = Counter([pair // users for pair in countable])
         pairs = set(countable)
-        visitors = Counter(map(course_of, pairs))
+        visitors = Counter([pair // users for pair in pairs])
         self.daily += [
             {"stat_date": date, "shifu_bid": _bid(c), "visit_count": visits[c], "visitor_count": visitors[c]}
             for c in sorted(visits)
@@ -216,10 +292,11 @@ def _date(epoch_s: int) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).date().isoformat()
 
 
-def _templates(app: App, spec: FillSpec) -> list[tuple[int, int, int, bool]]:
-    """(page key, props key, course index, preview) for every property combination; non-preview
-    combinations repeat so that a uniform pick is a preview with probability ``preview_share``."""
-    combos, datas = [], []
+def _templates(app: App, spec: FillSpec) -> list[_Template]:
+    """Every property combination; non-preview combinations repeat so that a uniform pick is a preview
+    with probability ``preview_share``."""
+    combos: list[tuple[int, int, bool]] = []
+    sets: list[list[properties.Property]] = []
     entries = [properties.encode("entry_type", entry) for entry in ENTRY_TYPES]  # encoded as a send would
     modes = [properties.encode("preview_mode", preview) for preview in (False, True)]
     for course in range(spec.courses):
@@ -230,13 +307,12 @@ def _templates(app: App, spec: FillSpec) -> list[tuple[int, int, int, bool]]:
             outline_row = properties.encode("outline_item_bid", outline_bid)
             for entry in entries:
                 for preview, mode in enumerate(modes):
-                    datas.append(properties.to_json([shifu_bid, outline_row, entry, mode]))
+                    sets.append([shifu_bid, outline_row, entry, mode])
                     combos.append((page, course, bool(preview)))
-    keys = app.store.props_keys(datas)
-    plain = [(page, props, course, False) for (page, course, preview), props in zip(combos, keys, strict=True)
-             if not preview]  # fmt: skip
-    previews = [(page, props, course, True) for (page, course, preview), props in zip(combos, keys, strict=True)
-                if preview]  # fmt: skip
+    made = [_Template(page, props, course, preview)
+            for (page, course, preview), props in zip(combos, app.store.props_keys(sets), strict=True)]  # fmt: skip
+    plain = [t for t in made if not t.preview]
+    previews = [t for t in made if t.preview]
     share = spec.preview_share
     if share <= 0:
         return plain

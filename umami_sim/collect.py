@@ -81,7 +81,7 @@ class Collector:
         page = urls.page(payload.get("hostname"), payload.get("url"), payload.get("referrer"), payload.get("title"))
         name = payload.get("name") or None  # no name: a page view
         name_key = self._store.name_key(name) if name else None
-        props_key = self._store.props_key(properties.to_json(rows)) if rows else None
+        props_key = self._store.props_key(rows) if rows else None
         self._store.insert_event((website, session, created_at, name_key, self._store.page_key(page), props_key))
 
     def batch(self, body: object, user_agent: str | None, client_ip: str) -> Response:

@@ -21,6 +21,7 @@ import math
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 STRING, NUMBER, BOOLEAN, DATE, ARRAY = 1, 2, 3, 4, 5
 MAX_KEY_LENGTH = 500
@@ -130,4 +131,10 @@ def iso_ms(moment: datetime) -> str:
 
 def to_json(rows: list[Property]) -> str:
     """A property set as stored (``props.data``): a JSON array of property rows."""
-    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+    return "[" + ",".join(map(_row_json, rows)) + "]"
+
+
+@lru_cache(maxsize=16384)
+def _row_json(row: Property) -> str:
+    """One row's JSON (a bulk fill stores thousands of sets made of few rows)."""
+    return json.dumps(row, separators=(",", ":"), ensure_ascii=False)

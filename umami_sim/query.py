@@ -20,13 +20,14 @@ class Scope:
     joins: str
     where: str
     params: tuple[object, ...]
+    period: Range
 
     def sql(self, select: str, tail: str = "") -> str:
         return f"SELECT {select} FROM event e {self.joins} WHERE {self.where} {tail}"
 
-    def at(self, created_at: int) -> Scope:
-        """The same events at one instant (the period is always the 2nd and 3rd parameter)."""
-        return Scope(self.joins, self.where, (self.params[0], created_at, created_at, *self.params[3:]))
+    def between(self, start: int, end: int) -> Scope:
+        """The same events in another period (the period is always the 2nd and 3rd parameter)."""
+        return Scope(self.joins, self.where, (self.params[0], start, end, *self.params[3:]), Range(start, end))
 
 
 def scope(
@@ -56,4 +57,4 @@ def scope(
     needed = list(joins)
     if any(f.needs_session for f in filters) and JOIN_SESSION not in needed:
         needed.append(JOIN_SESSION)
-    return Scope(" ".join(needed), " AND ".join(clauses), tuple(values))
+    return Scope(" ".join(needed), " AND ".join(clauses), tuple(values), period)

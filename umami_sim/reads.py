@@ -12,38 +12,24 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from . import params, responses
 from .clock import iso
 from .ids import IdMaker
-from .paging import page_ids
+from .paging import page_rows
 from .params import Filter, Paging, Problems, Range
 from .query import JOIN_PAGE, JOIN_SESSION, scope
-from .responses import Response
+from .render import RowRender, RowSql
+from .responses import JSON_TYPE, Response
 from .store import Store
 
-_EVENT_ROWS = """
-SELECT e.id, e.created_at, p.hostname, p.url_path, p.url_query, p.referrer_path, p.referrer_query,
-       p.referrer_domain, s.country, s.city, s.device, s.os, s.browser, p.page_title,
-       CASE WHEN e.name IS NULL THEN 1 ELSE 2 END, n.name, e.props IS NOT NULL, s.uuid
-FROM event e JOIN session s ON s.id = e.session JOIN page p ON p.id = e.page
-LEFT JOIN event_name n ON n.id = e.name
-WHERE e.id IN (SELECT value FROM json_each(?))
-"""
-_EVENT_FIELDS = (
-    "hostname", "urlPath", "urlQuery", "referrerPath", "referrerQuery", "referrerDomain", "country", "city",
-    "device", "os", "browser", "pageTitle", "eventType", "eventName",
-)  # fmt: skip
-_EVENT_DATA_ROWS = "SELECT id, name, created_at, props FROM event WHERE id IN (SELECT value FROM json_each(?))"
 _SESSION_FIELDS = "s.browser, s.os, s.device, s.screen, s.language, s.country, s.region, s.city"
 _SESSION_KEYS = ("browser", "os", "device", "screen", "language", "country", "region", "city")
 _SEARCH = (
     "(e.name IN (SELECT id FROM event_name WHERE instr(lower(name), lower(?)) > 0)"
     " OR (e.name IS NULL AND e.page IN (SELECT id FROM page WHERE instr(lower(url_path), lower(?)) > 0)))"
 )
-
-Rows = Callable[[str, list[int]], list[dict[str, object]]]
 
 
 class Reader:
@@ -52,6 +38,8 @@ class Reader:
         self._ids = ids
         self._rng = rng
         self._version = version
+        rows = RowSql(ids)
+        self._event_rows, self._event_data_rows = rows.events(), rows.event_data()
 
     # --- lists ------------------------------------------------------------------------------
 
@@ -86,44 +74,17 @@ class Reader:
         filters: list[Filter],
         conditions: tuple[str, ...],
         values: tuple[object, ...],
-        rows: Rows,
+        render: RowRender,
     ) -> Response:
-        body: dict[str, object] = {"data": [], "count": 0, "page": page.page, "pageSize": page.page_size}
+        """``{data, count, page, pageSize}``, the rows rendered by SQLite (see ``render``)."""
+        count, rows = 0, b""
         website = self._store.website_key(website_id)
-        if website is None or period.start > period.end:
-            return responses.json_response(body)
-        s = scope(self._store, website, period, filters, conditions, values)
-        body["count"] = self._store.count(s.sql("count(*)"), s.params)
-        body["data"] = rows(website_id, page_ids(self._store, s, page, self._rng))
-        return responses.json_response(body)
-
-    def _event_rows(self, website_id: str, ids: list[int]) -> list[dict[str, object]]:
-        by_id = {row[0]: row for row in self._store.query(_EVENT_ROWS, (json.dumps(ids),))}
-        out = []
-        for rowid in ids:
-            row = by_id[rowid]
-            event = {"id": self._ids.event_id(rowid), "websiteId": website_id, "sessionId": row[17],
-                     "createdAt": iso(row[1])}  # fmt: skip
-            event.update(zip(_EVENT_FIELDS, row[2:16], strict=True))
-            event["hasData"] = bool(row[16])
-            out.append(event)
-        return out
-
-    def _event_data_rows(self, website_id: str, ids: list[int]) -> list[dict[str, object]]:
-        by_id = {row[0]: row for row in self._store.query(_EVENT_DATA_ROWS, (json.dumps(ids),))}
-        sets = self._store.property_sets(row[3] for row in by_id.values())
-        out = []
-        for rowid in ids:
-            _, name, created, props = by_id[rowid]
-            created_iso = iso(created)
-            properties = [
-                {"dataKey": key, "stringValue": text, "numberValue": number, "dateValue": date,
-                 "dataType": data_type, "createdAt": created_iso}
-                for key, data_type, text, number, date in sets[props]
-            ]  # fmt: skip
-            out.append({"websiteId": website_id, "eventId": self._ids.event_id(rowid),
-                        "eventName": self._store.event_name(name), "eventProperties": properties})  # fmt: skip
-        return out
+        if website is not None and period.start <= period.end:
+            s = scope(self._store, website, period, filters, conditions, values)
+            count = self._store.count(s.sql("count(*)"), s.params)
+            rows = page_rows(self._store, s, page, count, render, json.dumps(website_id), self._rng)
+        tail = f'],"count":{count},"page":{page.page},"pageSize":{page.page_size}}}'
+        return Response(200, b'{"data":[' + rows + tail.encode(), JSON_TYPE)
 
     def sessions(self, website_id: str, query: Mapping[str, str]) -> Response:
         """``/sessions``: sessions with events in the range (after filters), aggregated over those
@@ -180,20 +141,17 @@ class Reader:
         ])  # fmt: skip
 
     def session(self, website_id: str, session_id: str) -> Response:
+        """Lifetime totals, kept by the store (``session_total``)."""
         found = self._session(website_id, session_id)
         if found is None:
             return responses.json_response({})
         key, distinct_id, attributes = found
-        visits, views, events, totaltime, first, last = self._store.query_one(
-            "SELECT count(*), sum(v), sum(c), sum(t), min(first), max(last) FROM ("
-            " SELECT sum(name IS NULL) AS v, sum(name IS NOT NULL) AS c,"
-            " (max(created_at) - min(created_at)) / 1000 AS t,"
-            " min(created_at) AS first, max(created_at) AS last"
-            " FROM event WHERE session = ? GROUP BY created_at / 3600000)",
-            (key,),
+        totals = self._store.query_one(
+            "SELECT visits, views, events, totaltime, first_at, last_at FROM session_total WHERE session = ?", (key,)
         )
-        if not visits:
+        if totals is None or not totals[0]:
             return responses.json_response({})
+        visits, views, events, totaltime, first, last = totals
         body: dict[str, object] = {"id": session_id, "distinctId": distinct_id, "websiteId": website_id}
         body.update(zip(_SESSION_KEYS, attributes, strict=True))
         body.update(firstAt=iso(first), lastAt=iso(last), visits=visits, views=str(views), events=str(events))
