@@ -13,7 +13,7 @@ $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (PYTHON=$(PYTHON))")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip install --python $(BIN)/python --quiet -r requirements.lock
+	$(UV) pip install --python $(BIN)/python --quiet --compile-bytecode -r requirements.lock
 	$(UV) pip install --python $(BIN)/python --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -66,7 +66,11 @@ AsOf = Annotated[
 ]
 Lookback = Annotated[int, typer.Option(min=0, help="UTC days re-read and rebuilt on every run, to catch late events.")]
 StartDate = Annotated[
-    str | None, typer.Option(help="First UTC date of the initial load (default: 2020-01-01, all history).")
+    str | None,
+    typer.Option(
+        help="First UTC date of the initial load (default: 2020-01-01, all history); a date before what is "
+        "loaded backfills from there. Later runs without it stay incremental."
+    ),
 ]
 PageSize = Annotated[
     int, typer.Option(min=1, help="Events per Umami request; slices with more events are split in time.")
@@ -173,7 +177,7 @@ def run(
         report = course_analytics_sync(
             as_of=options.as_of.isoformat(),
             lookback_days=options.lookback_days,
-            start_date=options.start_date.isoformat(),
+            start_date=options.start_date.isoformat() if options.start_date else None,
             full_refresh=full_refresh,
             page_size=page_size,
         )

@@ -16,7 +16,7 @@ from flows.dbt import DbtOutcome, run_dbt
 from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
 from loader.pipeline import LoadResult, known_sessions_lookup, make_pipeline, run_load
-from loader.umami import DEFAULT_START_DATE, LoadStats, default_as_of, umami_source
+from loader.umami import LoadStats, default_as_of, umami_source
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ DEFAULT_LOOKBACK_DAYS = 3
 class SyncOptions:
     as_of: datetime
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
-    start_date: date = DEFAULT_START_DATE
+    start_date: date | None = None  # None: DEFAULT_START_DATE on a first run, never a backfill
     full_refresh: bool = False
     event_names: tuple[str, ...] = field(default_factory=default_event_names)
     page_size: int = 10_000

@@ -102,6 +102,8 @@ def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadS
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")  # resources one after another: summary last
     # Arrow tables carry no dlt columns by default; _dlt_load_id tells which load wrote a row.
     os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    # The load package files live seconds on local disk: gzip would cost CPU and save nothing.
+    os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
     started = time.monotonic()
     info = pipeline.run(source, loader_file_format="csv")
     result = LoadResult(stats=stats, load_ids=list(info.loads_ids))

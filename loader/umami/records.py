@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -127,15 +128,49 @@ def split_valid(
     return valid, rejected
 
 
+# What makes two event-data rows encode the same (their eventId and createdAt do not matter).
+_PROPERTY_KEY = itemgetter("dataKey", "dataType", "stringValue", "numberValue", "dateValue")
+
+
+class PropertiesEncoder:
+    """``encode_properties`` as JSON text, remembered per distinct property set.
+
+    Real traffic repeats a few thousand property sets (course x outline item x entry type) over
+    millions of events, so most events cost one dictionary lookup instead of the redaction checks
+    and a JSON dump. The memory is bounded: past ``limit`` sets it starts over.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._known: dict[tuple, str] = {}
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        try:
+            key = tuple(map(_PROPERTY_KEY, rows))
+            known = self._known.get(key)
+        except (KeyError, TypeError):  # odd rows or unhashable values: encode without remembering
+            return self._encode(rows)
+        if known is None:
+            known = self._encode(rows)
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            self._known[key] = known
+        return known
+
+    @staticmethod
+    def _encode(rows: Sequence[Mapping[str, Any]]) -> str:
+        return orjson.dumps(encode_properties(r for r in rows if isinstance(r, Mapping))).decode()
+
+
 def events_table(
     rows: Sequence[Mapping[str, Any]],
-    properties: Mapping[str, Mapping[str, Any]],
+    properties: Mapping[str, str],
     loaded_at: datetime,
 ) -> pa.Table:
-    """An arrow table of raw events, properties joined on the event id."""
+    """An arrow table of raw events, properties (JSON text, see ``PropertiesEncoder``) joined on the
+    event id."""
     columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
     props: list[str] = []
-    empty = b"{}"
     for row in rows:
         event_id = row["id"]
         columns["event_id"].append(event_id)
@@ -145,8 +180,7 @@ def events_table(
         columns["created_at"].append(row["createdAt"])
         columns["url_path"].append(row.get("urlPath"))
         columns["has_data"].append(bool(row.get("hasData")))
-        found = properties.get(event_id)
-        props.append((orjson.dumps(found) if found else empty).decode())
+        props.append(properties.get(event_id) or "{}")
     created = pc.cast(pa.array(columns.pop("created_at"), pa.string()), pa.timestamp("ms", tz="UTC"))
     arrays = [pa.array(columns[name], EVENTS_SCHEMA.field(name).type) for name in EVENT_COLUMNS if name != "created_at"]
     names = [name for name in EVENT_COLUMNS if name != "created_at"]

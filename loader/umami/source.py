@@ -18,6 +18,7 @@ from dlt.sources import DltResource
 from loader.umami import records
 from loader.umami.client import ClientSettings, UmamiClient, display_url
 from loader.umami.errors import UnexpectedAnswerError
+from loader.umami.read_ahead import read_ahead
 from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso
 from loader.umami.windows import aggregate_window, read_start_ms, to_ms, utc_date
 
@@ -101,7 +102,7 @@ def umami_source(
     api_key: str | None = dlt.secrets.value,
     event_names: Sequence[str] = DEFAULT_EVENT_NAMES,
     as_of: datetime | None = None,
-    start_date: date = DEFAULT_START_DATE,
+    start_date: date | None = None,
     lookback_days: int = 3,
     windows: Sequence[str] = ("last_30_days",),
     page_size: int = 10_000,
@@ -143,11 +144,13 @@ def umami_source(
     def events() -> Iterator[pa.Table]:
         state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
         reader = run.reader()
+        encode = records.PropertiesEncoder()
         for event_name in dict.fromkeys(event_names):
             mark = state.get(event_name, {})
             start_ms = read_start_ms(
                 as_of_ms=run.as_of_ms,
                 start_date=start_date,
+                default_start_date=DEFAULT_START_DATE,
                 loaded_from=None if reread_all or not mark else date.fromisoformat(mark["loaded_from"]),
                 loaded_until_ms=None if reread_all or not mark else mark["loaded_until_ms"],
                 lookback_days=lookback_days,
@@ -163,15 +166,13 @@ def umami_source(
             )
             count = 0
             if window.start_ms <= window.end_ms:
-                for piece in reader.read(event_name, window):
+                for piece in read_ahead(reader.read(event_name, window)):
                     valid, bad = records.split_valid(piece.events)
                     for row, reason in bad:
                         rejected.append(_rejection(run, "events", reason, row))
                     if not valid:
                         continue
-                    properties = {
-                        event_id: records.encode_properties(rows) for event_id, rows in piece.properties.items()
-                    }
+                    properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
                     count += len(valid)
                     yield records.events_table(valid, properties, loaded_at)
             run.stats.events[event_name] = count

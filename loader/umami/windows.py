@@ -25,27 +25,30 @@ def utc_date(ms: int) -> date:
 def read_start_ms(
     *,
     as_of_ms: int,
-    start_date: date,
+    start_date: date | None,
     loaded_from: date | None,
     loaded_until_ms: int | None,
     lookback_days: int,
+    default_start_date: date = date(2020, 1, 1),
 ) -> int:
     """Where this run starts reading one event name.
 
-    First run: ``start_date``. Later runs: the start of the UTC day ``lookback_days - 1`` days
-    before the last loaded instant (so the last ``lookback_days`` UTC days are read again and late
-    events are caught); with ``lookback_days`` 0, right after the last loaded instant. A
-    ``start_date`` earlier than the first load's start backfills from there.
+    First run: ``start_date`` (``default_start_date`` when not given). Later runs: the start of the
+    UTC day ``lookback_days - 1`` days before the last loaded instant (so the last ``lookback_days``
+    UTC days are read again and late events are caught); with ``lookback_days`` 0, right after the
+    last loaded instant. A ``start_date`` given earlier than the first load's start backfills from
+    there; one not given never does (the scheduled runs after a first run with ``--start-date``
+    stay incremental).
     """
     if loaded_until_ms is None or loaded_from is None:
-        return midnight_ms(start_date)
-    if start_date < loaded_from:
+        return midnight_ms(start_date or default_start_date)
+    if start_date is not None and start_date < loaded_from:
         return midnight_ms(start_date)
     if lookback_days <= 0:
         start = loaded_until_ms + 1
     else:
         start = midnight_ms(utc_date(loaded_until_ms) - timedelta(days=lookback_days - 1))
-    return min(max(start, midnight_ms(start_date)), as_of_ms + 1)
+    return min(max(start, midnight_ms(start_date or loaded_from)), as_of_ms + 1)
 
 
 @dataclass(frozen=True)

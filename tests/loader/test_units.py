@@ -54,6 +54,20 @@ def test_an_earlier_start_date_backfills() -> None:
     assert start == midnight_ms(date(2019, 6, 1))
 
 
+def test_runs_without_a_start_date_after_a_first_run_with_one_stay_incremental() -> None:
+    # first run: --start-date 2026-10-01; the hourly runs after it give none
+    first = read_start_ms(as_of_ms=AS_OF, start_date=None, loaded_from=None, loaded_until_ms=None, lookback_days=3)
+    assert first == midnight_ms(date(2020, 1, 1))
+    later = read_start_ms(
+        as_of_ms=AS_OF + 3_600_000,
+        start_date=None,
+        loaded_from=date(2026, 10, 1),
+        loaded_until_ms=AS_OF,
+        lookback_days=3,
+    )
+    assert later == midnight_ms(date(2026, 11, 17))
+
+
 def test_aggregate_windows_are_inclusive_utc_dates_ending_on_the_as_of_date() -> None:
     window = aggregate_window("last_30_days", AS_OF)
     assert (window.start_date, window.end_date) == (date(2026, 10, 21), date(2026, 11, 19))
