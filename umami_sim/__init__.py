@@ -6,7 +6,7 @@ Standard library only. See README.md in this folder.
 from .bulk import BulkFillResult, FillSpec
 from .faults import Fault
 from .simulator import UmamiSimulator, serve
-from .traffic import TrafficSpec, generate, prepared_payloads
+from .traffic import TrafficSpec, course_visit_body, generate, prepared_payloads
 
 __all__ = [
     "BulkFillResult",
@@ -14,6 +14,7 @@ __all__ = [
     "FillSpec",
     "TrafficSpec",
     "UmamiSimulator",
+    "course_visit_body",
     "generate",
     "prepared_payloads",
     "serve",

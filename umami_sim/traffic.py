@@ -135,6 +135,29 @@ def prepared_payloads(dataset: dict, website_id: str) -> Iterator[tuple[int, dic
         yield item["seq"], body
 
 
+def course_visit_body(website_id: str, distinct_id: str | None, shifu_bid: str, at_s: int, **data: object) -> dict:
+    """One ``/api/send`` body: the learner frontend's ``course_visit`` of ``shifu_bid`` at Unix
+    second ``at_s`` (``distinct_id`` None: a guest), not a preview unless ``data`` says so."""
+    properties = {"shifu_bid": shifu_bid, "preview_mode": False, **data}
+    payload = _page_payload(at_s, f"/c/{shifu_bid}", "Course", name="course_visit", data=properties, id=distinct_id)
+    payload["website"] = website_id
+    return {"type": "event", "payload": payload}
+
+
+def _page_payload(t: int, url: str, title: str, **fields: object) -> dict:
+    payload = {
+        "website": PLACEHOLDER,
+        "hostname": "course.example.com",
+        "url": url,
+        "language": "zh-CN",
+        "screen": "1920x1080",
+        "title": title,
+    }
+    payload.update({k: v for k, v in fields.items() if v is not None})
+    payload["timestamp"] = t
+    return payload
+
+
 class _Maker:
     """Builds send bodies shaped like the contract dataset's."""
 
@@ -143,17 +166,7 @@ class _Maker:
         self._spec = spec
 
     def _payload(self, t: int, url: str, title: str, **fields: object) -> dict:
-        payload = {
-            "website": PLACEHOLDER,
-            "hostname": "course.example.com",
-            "url": url,
-            "language": "zh-CN",
-            "screen": "1920x1080",
-            "title": title,
-        }
-        payload.update({k: v for k, v in fields.items() if v is not None})
-        payload["timestamp"] = t
-        return payload
+        return _page_payload(t, url, title, **fields)
 
     def course_visit(self, user: str | None, t: int, course: str, note: str = "", guest: dict | None = None) -> _Event:
         rng = self._rng

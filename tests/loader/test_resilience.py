@@ -14,7 +14,7 @@ from flows.warehouse import Warehouse
 from loader.pipeline import PIPELINE_NAME, make_pipeline
 from loader.umami.errors import UmamiTransientError, UmamiVersionError
 from tests.loader.conftest import AS_OF, UmamiSite, expected_events, raw_events, raw_snapshot
-from umami_sim import Fault, UmamiSimulator
+from umami_sim import Fault, UmamiSimulator, course_visit_body
 
 TRANSIENT_FAULTS = {
     "429 with Retry-After": Fault("status", count=2, status=429, retry_after=1),
@@ -185,17 +185,4 @@ def test_no_credential_in_logs_errors_or_tables(
 
 
 def _visit(website_id: str, user: str, course: str, at: datetime) -> dict:
-    return {
-        "type": "event",
-        "payload": {
-            "website": website_id,
-            "hostname": "course.example.com",
-            "url": f"/c/{course}",
-            "language": "zh-CN",
-            "screen": "1920x1080",
-            "name": "course_visit",
-            "id": user,
-            "data": {"shifu_bid": course, "preview_mode": False},
-            "timestamp": int(at.astimezone(UTC).timestamp()),
-        },
-    }
+    return course_visit_body(website_id, user, course, int(at.astimezone(UTC).timestamp()))
