@@ -24,27 +24,13 @@ with
 
 events as (
 
-    select * from {{ ref('int_tracking__events_classified') }}
-    where
-        exclusion_reason is null
-        and event_key <> 'daily_login'
-        and occurred_at <= {{ course_as_of_ts() }}
-        {% if is_incremental() %}
-            and occurred_at >= {{ tracking_rebuild_from_ts() }}
-        {% endif %}
+    {{ tracking_classified_events_to_build("exclusion_reason is null and event_key <> 'daily_login'") }}
 
 ),
 
 daily_logins as (
 
-    select * from {{ ref('int_tracking__events_classified') }}
-    where
-        exclusion_reason is null
-        and event_key = 'daily_login'
-        and occurred_at <= {{ course_as_of_ts() }}
-        {% if is_incremental() %}
-            and occurred_at >= {{ tracking_rebuild_from_ts() }}
-        {% endif %}
+    {{ tracking_classified_events_to_build("exclusion_reason is null and event_key = 'daily_login'") }}
 
 ),
 
