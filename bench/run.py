@@ -217,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         # same daily traffic (about 3,300 events a day), five times the history
         scenarios = [Scenario(20_000, 6, True), Scenario(100_000, 30, True)]
     else:
-        # the 1M and 10M histories have the same daily traffic (about 33,000 events a day)
-        scenarios = [Scenario(100_000, 30, False), Scenario(1_000_000, 30, True), Scenario(10_000_000, 300, True)]
+        # The 1M and 10M histories have the same daily traffic (about 11,000 events a day) and both
+        # span at least 90 days, so the widest window the marts compute (last_90_days) holds the
+        # same events in both: what differs between the two cycles is the history alone.
+        scenarios = [Scenario(100_000, 30, False), Scenario(1_000_000, 90, True), Scenario(10_000_000, 900, True)]
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="ca-bench-", dir="/tmp"))
     work.chmod(0o755)

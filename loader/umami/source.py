@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from loader.umami.client import ClientSettings, UmamiClient, display_url
 from loader.umami.errors import UnexpectedAnswerError
 from loader.umami.read_ahead import read_ahead
 from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso
+from loader.umami.sessions import KnownSessions, SessionFetcher
 from loader.umami.windows import aggregate_window, read_start_ms, to_ms, utc_date
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,6 @@ DEFAULT_START_DATE = date(2020, 1, 1)  # before Umami v2 existed: "all history"
 DEFAULT_SETTLE = timedelta(minutes=5)
 AGGREGATE_EVENT_NAMES = ("course_visit",)
 AGGREGATE_PROPERTIES = ("shifu_bid",)
-
-KnownSessions = Callable[[list[str]], set[str]]
 
 
 @dataclass
@@ -61,13 +59,20 @@ class LoadStats:
 class _Run:
     """Shared by the resources of one source instance: client, features, statistics."""
 
-    def __init__(self, settings: ClientSettings, website_id: str, as_of: datetime, page_size: int) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        website_id: str,
+        as_of: datetime,
+        page_size: int,
+        known_sessions: KnownSessions | None,
+    ) -> None:
         self.client = UmamiClient(settings)
         self.website_id = website_id
         self.as_of_ms = to_ms(as_of)
         self.page_size = page_size
         self._features: Features | None = None
-        self.seen_sessions: set[str] = set()
+        self.sessions = SessionFetcher(self.client, website_id, known_sessions)
         self.stats = LoadStats(
             run_id=str(uuid.uuid4()),
             api_url=display_url(settings.api_url),
@@ -129,7 +134,7 @@ def umami_source(
     settings = ClientSettings(
         api_url=api_url, username=username, password=password, api_key=api_key, **(client_options or {})
     )
-    run = _Run(settings, website_id, as_of, page_size)
+    run = _Run(settings, website_id, as_of, page_size, known_sessions)
     if stats_sink is not None:
         stats_sink(run.stats)
     rejected: list[dict[str, Any]] = []
@@ -166,15 +171,21 @@ def umami_source(
             )
             count = 0
             if window.start_ms <= window.end_ms:
-                for piece in read_ahead(reader.read(event_name, window)):
-                    valid, bad = records.split_valid(piece.events)
-                    for row, reason in bad:
-                        rejected.append(_rejection(run, "events", reason, row))
-                    if not valid:
-                        continue
-                    properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
-                    count += len(valid)
-                    yield records.events_table(valid, properties, loaded_at)
+                try:
+                    for piece in read_ahead(reader.read(event_name, window)):
+                        valid, bad = records.split_valid(piece.events)
+                        for row, reason in bad:
+                            rejected.append(_rejection(run, "events", reason, row))
+                        if not valid:
+                            continue
+                        properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
+                        count += len(valid)
+                        table = records.events_table(valid, properties, loaded_at)
+                        run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
+                        yield table
+                except BaseException:
+                    run.sessions.close(wait=False)
+                    raise
             run.stats.events[event_name] = count
             first = utc_date(window.start_ms) if not mark or reread_all else date.fromisoformat(mark["loaded_from"])
             state[event_name] = {
@@ -183,39 +194,18 @@ def umami_source(
             }
             log.info("%s: %d events read up to %s", event_name, count, iso(run.as_of_ms))
 
-    @dlt.transformer(
-        data_from=events,
+    @dlt.resource(
         name="sessions",
         primary_key="session_id",
         write_disposition="merge",
         columns={"distinct_id": {"data_type": "text", "nullable": True}},
     )
-    def sessions(table: pa.Table) -> Iterator[list[dict[str, Any]]]:
-        ids = [s for s in pc.unique(table["session_id"]).to_pylist() if s and s not in run.seen_sessions]
-        run.seen_sessions.update(ids)
-        if known_sessions is not None and ids:
-            known = known_sessions(ids)
-            ids = [s for s in ids if s not in known]
-        if not ids:
-            return
-        fetched_at = datetime.now(UTC)
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            answers = list(pool.map(lambda s: run.client.get(f"/websites/{website_id}/sessions/{s}"), ids))
-        rows = []
-        for session_id, answer in zip(ids, answers, strict=True):
-            found = isinstance(answer, dict) and answer.get("id") == session_id
-            rows.append(
-                {
-                    "session_id": session_id,
-                    "website_id": website_id,
-                    "distinct_id": (answer.get("distinctId") or None) if found else None,
-                    "first_at": answer.get("firstAt") if found else None,
-                    "found": found,
-                    "fetched_at": fetched_at,
-                }
-            )
+    def sessions() -> Iterator[list[dict[str, Any]]]:
+        """The sessions met by ``events``, fetched meanwhile in the background (extracted after it)."""
+        rows = run.sessions.rows()
         run.stats.sessions_fetched += len(rows)
-        yield rows
+        if rows:
+            yield rows
 
     @dlt.resource(
         name="window_stats",

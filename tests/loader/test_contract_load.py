@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.warehouse import Warehouse
+from loader.pipeline import LoadResult, count_loaded_rows
 from tests.loader.conftest import AS_OF, expected_events, raw_events, raw_snapshot
 
 
@@ -49,12 +50,23 @@ def test_numeric_and_unicode_values_keep_their_type(contract_site, fresh_databas
 
 
 def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehouse, load_site) -> None:
-    load_site(contract_site, fresh_database)
+    first_load = load_site(contract_site, fresh_database)
     first = raw_snapshot(fresh_database)
+    first_counted = _counted(fresh_database, first_load)
     again = load_site(contract_site, fresh_database)
+    # the rows each run reports are the rows its load packages hold in the tables
+    assert first_load.rows == first_counted and first_load.rows["events"] == 51
+    assert again.rows == _counted(fresh_database, again)
+    assert again.rows["events"] == sum(again.stats.events.values()) > 0  # the 3-day lookback, read again
+    assert again.rows["sessions"] == 0
     assert raw_snapshot(fresh_database) == first
     assert again.stats.sessions_fetched == 0  # sessions are fetched once per id, never again
     assert contract_site.sim.request_count("/sessions/") == 13
+
+
+def _counted(warehouse: Warehouse, run: LoadResult) -> dict[str, int]:
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        return count_loaded_rows(cur, "umami_raw", run.load_ids)
 
 
 def test_other_event_names_load_through_the_same_resource(

@@ -74,6 +74,21 @@ def test_persistent_faults_fail_clearly_without_advancing(
     assert _loaded_until(fresh_database, contract_site.website_id) == mark  # state did not advance
 
 
+def test_sessions_that_cannot_be_read_fail_the_run_clearly(contract_site: UmamiSite, fresh_database, load_site) -> None:
+    """Sessions are fetched in the background while events are read: a failure still stops the run."""
+    contract_site.sim.add_fault(Fault("status", count=None, status=503, path="/sessions/"))
+    with pytest.raises(Exception) as failure:
+        load_site(contract_site, fresh_database)
+    from flows.failures import describe, root_cause
+
+    assert isinstance(root_cause(failure.value), UmamiTransientError)
+    assert "/sessions/" in describe(failure.value) and "503" in describe(failure.value)
+    assert _loaded_until(fresh_database, contract_site.website_id) is None  # nothing marked as read
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('umami_raw.events')")
+        assert cur.fetchone()[0] is None  # nothing was loaded
+
+
 def test_token_expiry_logs_in_again(contract_site: UmamiSite, contract_dataset, fresh_database, load_site) -> None:
     contract_site.sim.add_fault(Fault("token_expiry", count=1, path="/event-data"))
     load_site(contract_site, fresh_database, page_size=7)
