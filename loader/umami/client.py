@@ -13,11 +13,12 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import orjson
 import requests
 from dlt.sources.helpers.requests.retry import (
@@ -40,6 +41,8 @@ from tenacity import (
 from loader.umami.errors import UmamiAuthError, UmamiPermanentError, UmamiTransientError
 
 log = logging.getLogger(__name__)
+
+Decoder = Callable[[bytes], Any]
 
 CLOUD_REQUESTS_PER_WINDOW = 50
 CLOUD_WINDOW_SECONDS = 15.0
@@ -112,17 +115,6 @@ class SlidingWindowThrottle:
         slot[0] = time.monotonic()
 
 
-def _not_json(response: requests.Response | None, exception: BaseException | None) -> bool:
-    """Retry an HTTP 200 whose body does not parse; keep the parsed body for the caller."""
-    if response is None or response.status_code != 200:
-        return False
-    try:
-        response.parsed_json = orjson.loads(response.content)  # type: ignore[attr-defined]
-    except orjson.JSONDecodeError:
-        return True
-    return False
-
-
 class UmamiClient:
     """GET and POST against one Umami API base URL, with authentication and retries."""
 
@@ -171,7 +163,7 @@ class UmamiClient:
                 retry=retry_any(
                     retry_if_status(DEFAULT_RETRY_STATUS),
                     retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS),
-                    retry_if_predicate(_not_json),
+                    retry_if_predicate(self._not_json),
                 ),
                 wait=wait_exponential_retry_after(
                     multiplier=self.settings.backoff_factor, max=self.settings.max_retry_delay
@@ -185,6 +177,20 @@ class UmamiClient:
             session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
             self._local.session = session
         return session
+
+    def _not_json(self, response: requests.Response | None, exception: BaseException | None) -> bool:
+        """Retry an HTTP 200 whose body does not parse; keep the parsed body for the caller.
+
+        The body is parsed here, once, by the decoder the request asked for (plain JSON by default).
+        """
+        if response is None or response.status_code != 200:
+            return False
+        decode = getattr(self._local, "decode", None) or orjson.loads
+        try:
+            response.parsed_json = decode(response.content)  # type: ignore[attr-defined]
+        except (ValueError, msgspec.DecodeError):
+            return True
+        return False
 
     def _log_retry(self, state: RetryCallState) -> None:
         with self._count_lock:
@@ -251,14 +257,18 @@ class UmamiClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str],
+        decode: Decoder | None = None,
     ) -> requests.Response:
         url = self.base_url + path
+        self._local.decode = decode
         try:
             return self._session.request(method, url, params=params, json=json_body, headers=dict(headers))
         except DEFAULT_RETRY_EXCEPTIONS as exc:
             raise UmamiTransientError(
                 f"{method} {path} failed after {self.settings.max_attempts} attempts: {type(exc).__name__}"
             ) from None
+        finally:
+            self._local.decode = None
 
     def _json(self, response: requests.Response, path: str) -> Any:
         parsed = getattr(response, "parsed_json", None)
@@ -280,12 +290,21 @@ class UmamiClient:
             return response.text
 
     def request(
-        self, path: str, params: Mapping[str, Any] | None = None, *, allow_status: tuple[int, ...] = ()
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        allow_status: tuple[int, ...] = (),
+        decode: Decoder | None = None,
     ) -> tuple[int, Any]:
-        """GET ``path`` (relative to the API base); returns (status, parsed JSON body)."""
+        """GET ``path`` (relative to the API base); returns (status, body parsed by ``decode``).
+
+        ``decode`` turns an HTTP 200 body into a value (default: plain JSON); it raises
+        ``ValueError`` or ``msgspec.DecodeError`` on a body that is not JSON, which is retried.
+        """
         relogged = False
         while True:
-            response = self._send("GET", path, params=params, headers=self._auth_headers())
+            response = self._send("GET", path, params=params, headers=self._auth_headers(), decode=decode)
             status = response.status_code
             if status == 401 and not self.settings.api_key and not relogged:
                 log.info("Umami answered 401 to GET %s; logging in again", path)
@@ -308,5 +327,5 @@ class UmamiClient:
                 raise UmamiPermanentError(f"GET {path} answered HTTP {status}: {response.text[:300]}")
             return status, self._json(response, path)
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self.request(path, params)[1]
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, decode: Decoder | None = None) -> Any:
+        return self.request(path, params, decode=decode)[1]

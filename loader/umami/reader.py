@@ -21,6 +21,14 @@ from typing import Any
 
 from loader.umami.client import UmamiClient
 from loader.umami.errors import IncompleteReadError, UmamiPermanentError, UmamiVersionError
+from loader.umami.pages import (
+    EventDataPage,
+    EventDataRow,
+    EventRow,
+    EventsPage,
+    decode_event_data_page,
+    decode_events_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +128,10 @@ class SliceReader:
                 "page": 1,
                 "pageSize": page_size,
             },
+            decode=_DECODERS[endpoint],
         )
+        if isinstance(body, EventsPage | EventDataPage):
+            return body.data, body.count
         if not isinstance(body, dict) or not isinstance(body.get("data"), list) or "count" not in body:
             raise IncompleteReadError(f"GET {endpoint} {piece} answered without data/count: {str(body)[:200]}")
         return body["data"], int(body["count"])
@@ -133,7 +144,7 @@ class SliceReader:
                 if piece.start_ms < piece.end_ms:
                     return None, count
                 rows, count = self._page(endpoint, event_name, piece, count)  # all tied: one big page
-            ids = {r.get(id_key) for r in rows if isinstance(r, Mapping)}
+            ids = _ids(rows, id_key)
             if len(rows) == count and len(ids) == count:
                 return rows, count
             log.warning(
@@ -165,7 +176,10 @@ class SliceReader:
 
     # -- properties ---------------------------------------------------------------------------
     def _properties(self, event_name: str, piece: Slice, events: list[dict]) -> dict[str, list[Mapping]]:
-        with_data = {e["id"] for e in events if e.get("hasData") and isinstance(e.get("id"), str)}
+        if events and isinstance(events[0], EventRow):
+            with_data = {e.id for e in events if e.hasData}
+        else:
+            with_data = {e["id"] for e in events if e.get("hasData") and isinstance(e.get("id"), str)}
         if not with_data:
             return {}
         if not self.features.event_data_list:
@@ -173,7 +187,10 @@ class SliceReader:
         rows, count = self._read_whole("event-data", "eventId", event_name, piece)
         if rows is None:
             raise _Mismatch(len(with_data), count)
-        found = {r["eventId"]: r.get("eventProperties") or [] for r in rows}
+        if rows and isinstance(rows[0], EventDataRow):
+            found = {r.eventId: r.eventProperties or () for r in rows}
+        else:
+            found = {r["eventId"]: r.get("eventProperties") or [] for r in rows}
         if set(found) != with_data:
             raise _Mismatch(len(with_data), len(found))
         return found
@@ -221,6 +238,16 @@ class SliceReader:
                     now - started,
                     iso(piece.end_ms),
                 )
+
+
+_DECODERS = {"events": decode_events_page, "event-data": decode_event_data_page}
+
+
+def _ids(rows: list[Any], id_key: str) -> set[Any]:
+    """The distinct ids of a page's rows: typed rows (all of one type) or plain JSON objects."""
+    if rows and isinstance(rows[0], EventRow | EventDataRow):
+        return {getattr(r, id_key) for r in rows}
+    return {r.get(id_key) for r in rows if isinstance(r, Mapping)}
 
 
 class _Mismatch(Exception):

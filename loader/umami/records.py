@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import msgspec
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from loader.umami.pages import EventRow, PropertyRow
 
 REDACTED = "[redacted]"
 
@@ -114,6 +117,8 @@ def split_valid(
     rows: Sequence[Mapping[str, Any]],
 ) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping, str]]]:
     """Events that can be loaded, and the rest with the reason they cannot."""
+    if rows and isinstance(rows[0], EventRow):  # typed rows were checked when their page was decoded
+        return list(rows), []
     valid: list[Mapping[str, Any]] = []
     rejected: list[tuple[Mapping, str]] = []
     for row in rows:
@@ -144,9 +149,9 @@ class PropertiesEncoder:
         self.limit = limit
         self._known: dict[tuple, str] = {}
 
-    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> str:
+    def __call__(self, rows: Sequence[Mapping[str, Any]] | tuple[PropertyRow, ...]) -> str:
         try:
-            key = tuple(map(_PROPERTY_KEY, rows))
+            key = rows if rows and isinstance(rows[0], PropertyRow) else tuple(map(_PROPERTY_KEY, rows))
             known = self._known.get(key)
         except (KeyError, TypeError):  # odd rows or unhashable values: encode without remembering
             return self._encode(rows)
@@ -158,35 +163,40 @@ class PropertiesEncoder:
         return known
 
     @staticmethod
-    def _encode(rows: Sequence[Mapping[str, Any]]) -> str:
-        return orjson.dumps(encode_properties(r for r in rows if isinstance(r, Mapping))).decode()
+    def _encode(rows: Sequence[Mapping[str, Any]] | tuple[PropertyRow, ...]) -> str:
+        plain = (msgspec.structs.asdict(r) if isinstance(r, PropertyRow) else r for r in rows)
+        return orjson.dumps(encode_properties(r for r in plain if isinstance(r, Mapping))).decode()
+
+
+_TYPED_FIELDS = attrgetter("id", "websiteId", "sessionId", "eventName", "createdAt", "urlPath", "hasData")
+
+
+def _mapping_fields(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["id"],
+        row.get("websiteId"),
+        row.get("sessionId"),
+        row.get("eventName"),
+        row["createdAt"],
+        row.get("urlPath"),
+        bool(row.get("hasData")),
+    )
 
 
 def events_table(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]] | Sequence[EventRow],
     properties: Mapping[str, str],
     loaded_at: datetime,
 ) -> pa.Table:
-    """An arrow table of raw events, properties (JSON text, see ``PropertiesEncoder``) joined on the
-    event id."""
-    columns: dict[str, list[Any]] = {name: [] for name in EVENT_COLUMNS}
-    props: list[str] = []
-    for row in rows:
-        event_id = row["id"]
-        columns["event_id"].append(event_id)
-        columns["website_id"].append(row.get("websiteId"))
-        columns["session_id"].append(row.get("sessionId"))
-        columns["event_name"].append(row.get("eventName"))
-        columns["created_at"].append(row["createdAt"])
-        columns["url_path"].append(row.get("urlPath"))
-        columns["has_data"].append(bool(row.get("hasData")))
-        props.append(properties.get(event_id) or "{}")
-    created = pc.cast(pa.array(columns.pop("created_at"), pa.string()), pa.timestamp("ms", tz="UTC"))
-    arrays = [pa.array(columns[name], EVENTS_SCHEMA.field(name).type) for name in EVENT_COLUMNS if name != "created_at"]
-    names = [name for name in EVENT_COLUMNS if name != "created_at"]
-    table = pa.Table.from_arrays(arrays, names=names)
-    table = table.add_column(4, "created_at", created)
-    table = table.append_column("properties", pa.array(props, pa.string()))
-    loaded = pa.array([loaded_at] * len(rows), EVENTS_SCHEMA.field("loaded_at").type)
-    table = table.append_column("loaded_at", loaded)
-    return table.select(EVENTS_SCHEMA.names)
+    """An arrow table of raw events (valid rows, see ``split_valid``), properties (JSON text, see
+    ``PropertiesEncoder``) joined on the event id."""
+    if not rows:
+        return EVENTS_SCHEMA.empty_table()
+    fields = _TYPED_FIELDS if isinstance(rows[0], EventRow) else _mapping_fields
+    columns = dict(zip(EVENT_COLUMNS, zip(*map(fields, rows), strict=True), strict=True))
+    created_at = pa.array(columns.pop("created_at"), pa.string())  # ISO text, cast below
+    arrays = {name: pa.array(values, EVENTS_SCHEMA.field(name).type) for name, values in columns.items()}
+    arrays["created_at"] = pc.cast(created_at, EVENTS_SCHEMA.field("created_at").type)
+    arrays["properties"] = pa.array([properties.get(event_id) or "{}" for event_id in columns["event_id"]], pa.string())
+    arrays["loaded_at"] = pa.array([loaded_at] * len(rows), EVENTS_SCHEMA.field("loaded_at").type)
+    return pa.Table.from_arrays([arrays[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)
