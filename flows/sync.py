@@ -15,7 +15,7 @@ from flows.catalog import default_event_names
 from flows.dbt import DbtOutcome, run_dbt
 from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
-from loader.pipeline import LoadResult, known_sessions_lookup, make_pipeline, run_load
+from loader.pipeline import LoadResult, events_present_lookup, known_sessions_lookup, make_pipeline, run_load
 from loader.umami import LoadStats, default_as_of, umami_source
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def load(warehouse: Warehouse, umami: UmamiSettings, options: SyncOptions) -> Lo
         page_size=options.page_size,
         reread_all=options.full_refresh,
         known_sessions=known_sessions_lookup(warehouse.dsn),
+        events_present=events_present_lookup(warehouse.dsn),
         client_options=options.client_options or None,
         stats_sink=captured.append,
     )

@@ -80,6 +80,20 @@ def known_sessions_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable
     return lookup
 
 
+def events_present_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable[[], bool]:
+    """Whether the warehouse's events table holds any row."""
+
+    def present() -> bool:
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (f"{dataset_name}.events",))
+            if cur.fetchone()[0] is None:
+                return False
+            cur.execute(sql.SQL("select exists (select from {}.events)").format(sql.Identifier(dataset_name)))
+            return cur.fetchone()[0]
+
+    return present
+
+
 @dataclass
 class LoadResult:
     stats: LoadStats
@@ -107,14 +121,41 @@ def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadS
     # Files of at most 100k rows: a large load is copied into PostgreSQL by several COPYs at once.
     os.environ.setdefault("DATA_WRITER__FILE_MAX_ITEMS", "100000")
     started = time.monotonic()
+    resumed = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
     info = pipeline.run(source, loader_file_format="csv")
     result = LoadResult(stats=stats, load_ids=list(info.loads_ids))
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        if resumed:
+            remove_duplicate_events(cur, pipeline.dataset_name, resumed)
         _ensure_indexes(cur, pipeline.dataset_name)
         result.rows = _rows_written(pipeline, result.load_ids, cur)
     result.seconds = time.monotonic() - started
     log.info("load finished: %s", result.summary())
     return result
+
+
+def remove_duplicate_events(cur: psycopg2.extensions.cursor, dataset: str, load_ids: list[str]) -> int:
+    """Remove the second copy of any event written twice by the given load packages.
+
+    A first load appends its events (see ``umami_source``). If the run is killed after a ``COPY``
+    committed but before dlt recorded that job as done, the next run copies that file again:
+    dlt de-duplicates merges, not appends, so the load that finishes such packages removes the
+    copies here (same event id, same package; the rows are identical).
+    """
+    cur.execute("select to_regclass(%s)", (f"{dataset}.events",))
+    if cur.fetchone()[0] is None:
+        return 0
+    cur.execute(
+        sql.SQL(
+            "delete from {events} where ctid in (select ctid from (select ctid, row_number() over "
+            "(partition by event_id order by ctid) as copy from {events} where _dlt_load_id = any(%s)) as rows "
+            "where copy > 1)"
+        ).format(events=sql.Identifier(dataset, "events")),
+        (load_ids,),
+    )
+    if cur.rowcount:
+        log.warning("removed %d events copied twice by an interrupted load", cur.rowcount)
+    return cur.rowcount
 
 
 def _rows_written(pipeline: dlt.Pipeline, load_ids: list[str], cur: psycopg2.extensions.cursor) -> dict[str, int]:

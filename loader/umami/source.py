@@ -113,13 +113,16 @@ def umami_source(
     page_size: int = 10_000,
     reread_all: bool = False,
     known_sessions: Any = None,
+    events_present: Any = None,
     client_options: Any = None,
     stats_sink: Any = None,
 ) -> Iterable[DltResource]:
     """Umami events of ``event_names`` up to ``as_of``, their sessions' distinct ids, and aggregates.
 
     ``known_sessions(ids) -> set`` says which session ids the warehouse already holds (they are
-    never fetched again); ``stats_sink(stats)`` receives this run's :class:`LoadStats` at once.
+    never fetched again); ``events_present() -> bool`` whether its events table holds any row
+    (when it holds none, the events are appended instead of merged); ``stats_sink(stats)``
+    receives this run's :class:`LoadStats` at once.
     """
     as_of = as_of or default_as_of()
     if as_of.tzinfo is None:
@@ -150,6 +153,9 @@ def umami_source(
         state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
         reader = run.reader()
         encode = records.PropertiesEncoder()
+        # Into an empty table, a merge would only cost a staging copy and a sort: append instead.
+        # Asked here, at extraction: dlt has loaded any package an interrupted run left by now.
+        append = events_present is not None and not events_present()
         for event_name in dict.fromkeys(event_names):
             mark = state.get(event_name, {})
             start_ms = read_start_ms(
@@ -182,7 +188,12 @@ def umami_source(
                         count += len(valid)
                         table = records.events_table(valid, properties, loaded_at)
                         run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
-                        yield table
+                        if append:
+                            append = False  # the hint holds for the rest of this extraction
+                            log.info("the events table is empty: events are appended, not merged")
+                            yield dlt.mark.with_hints(table, dlt.mark.make_hints(write_disposition="append"))
+                        else:
+                            yield table
                 except BaseException:
                     run.sessions.close(wait=False)
                     raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.warehouse import Warehouse
-from loader.pipeline import LoadResult, count_loaded_rows
+from loader.pipeline import LoadResult, count_loaded_rows, remove_duplicate_events
 from tests.loader.conftest import AS_OF, expected_events, raw_events, raw_snapshot
 
 
@@ -62,6 +62,42 @@ def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehou
     assert raw_snapshot(fresh_database) == first
     assert again.stats.sessions_fetched == 0  # sessions are fetched once per id, never again
     assert contract_site.sim.request_count("/sessions/") == 13
+
+
+def _staged_events(warehouse: Warehouse) -> bool:
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('umami_raw_staging.events') is not null")
+        return cur.fetchone()[0]
+
+
+def test_a_first_load_appends_and_later_loads_merge(contract_site, fresh_database: Warehouse, load_site) -> None:
+    """Into an empty events table the first load copies straight in; the next ones merge on event_id."""
+    load_site(contract_site, fresh_database)
+    assert not _staged_events(fresh_database)  # no staging copy, no merge
+    first = raw_snapshot(fresh_database)
+    load_site(contract_site, fresh_database)
+    assert _staged_events(fresh_database)  # the lookback was merged through staging
+    assert raw_snapshot(fresh_database) == first
+
+
+def test_events_copied_twice_by_one_package_are_removed_once(
+    contract_site, fresh_database: Warehouse, load_site
+) -> None:
+    """What the load that finishes an interrupted package does if a COPY was repeated."""
+    loaded = load_site(contract_site, fresh_database)
+    before = raw_snapshot(fresh_database)
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        # the package's file copied again: the last day's events a second time, one event a third
+        cur.execute(
+            "insert into umami_raw.events select * from umami_raw.events "
+            "where created_at >= '2026-11-19' union all (select * from umami_raw.events order by event_id limit 1)"
+        )
+        planted = cur.rowcount
+        assert planted > 1
+        assert remove_duplicate_events(cur, "umami_raw", ["another-load"]) == 0  # other packages: untouched
+        assert remove_duplicate_events(cur, "umami_raw", loaded.load_ids) == planted
+        assert remove_duplicate_events(cur, "umami_raw", loaded.load_ids) == 0
+    assert raw_snapshot(fresh_database) == before
 
 
 def _counted(warehouse: Warehouse, run: LoadResult) -> dict[str, int]:
