@@ -35,6 +35,10 @@ RAW_TABLES = ("events", "sessions", "window_stats", "window_property_values", "r
 _INDEXES = (
     ("events", "events_name_created_at_idx", ("event_name", "created_at")),
     ("events", "events_created_at_idx", ("created_at",)),
+    # dlt merges on these keys without indexing them (it creates no primary keys on PostgreSQL):
+    # without an index, each hourly merge would scan the whole history to find the re-read rows.
+    ("events", "events_event_id_idx", ("event_id",)),
+    ("sessions", "sessions_session_id_idx", ("session_id",)),
 )
 
 
@@ -193,6 +197,7 @@ def count_loaded_rows(
 
 
 def _ensure_indexes(cur: psycopg2.extensions.cursor, dataset: str) -> None:
+    cur.execute("set local maintenance_work_mem = '256MB'")  # indexes on a first load are built in memory
     for table, name, columns in _INDEXES:
         cur.execute("select to_regclass(%s)", (f"{dataset}.{table}",))
         if cur.fetchone()[0] is None:
