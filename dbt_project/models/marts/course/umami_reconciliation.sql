@@ -47,6 +47,17 @@ windows as (
 
 ),
 
+-- the windows' span as constants for the planner: the events are then read by an index range
+-- scan instead of a scan of the whole history
+window_span as (
+
+    select
+        min(start_at) as first_at,
+        max(end_at) as last_at
+    from windows
+
+),
+
 window_events as (
 
     select
@@ -58,6 +69,8 @@ window_events as (
         on
             windows.event_name = events.event_name
             and events.event_at between windows.start_at and windows.end_at
+            and events.event_at >= (select window_span.first_at from window_span)
+            and events.event_at <= (select window_span.last_at from window_span)
     group by 1
 
 ),
@@ -109,6 +122,8 @@ warehouse_values as (
         on
             windows.event_name = properties.event_name
             and properties.event_at between windows.start_at and windows.end_at
+            and properties.event_at >= (select window_span.first_at from window_span)
+            and properties.event_at <= (select window_span.last_at from window_span)
     where properties.property_key = 'shifu_bid'
     group by 1, 2
 
