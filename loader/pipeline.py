@@ -67,6 +67,11 @@ def make_pipeline(
     )
 
 
+def _table_exists(cur: psycopg2.extensions.cursor, dataset: str, table: str) -> bool:
+    cur.execute("select to_regclass(%s)", (f"{dataset}.{table}",))
+    return cur.fetchone()[0] is not None
+
+
 def known_sessions_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable[[list[str]], set[str]]:
     """Which of the given session ids the warehouse already holds (found in Umami)."""
 
@@ -75,8 +80,7 @@ def known_sessions_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable
             sql.Identifier(dataset_name)
         )
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("select to_regclass(%s)", (f"{dataset_name}.sessions",))
-            if cur.fetchone()[0] is None:
+            if not _table_exists(cur, dataset_name, "sessions"):
                 return set()
             cur.execute(query, (ids,))
             return {row[0] for row in cur.fetchall()}
@@ -89,8 +93,7 @@ def events_present_lookup(dsn: str, dataset_name: str = RAW_DATASET) -> Callable
 
     def present() -> bool:
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("select to_regclass(%s)", (f"{dataset_name}.events",))
-            if cur.fetchone()[0] is None:
+            if not _table_exists(cur, dataset_name, "events"):
                 return False
             cur.execute(sql.SQL("select exists (select from {}.events)").format(sql.Identifier(dataset_name)))
             return cur.fetchone()[0]
@@ -146,8 +149,7 @@ def remove_duplicate_events(cur: psycopg2.extensions.cursor, dataset: str, load_
     dlt de-duplicates merges, not appends, so the load that finishes such packages removes the
     copies here (same event id, same package; the rows are identical).
     """
-    cur.execute("select to_regclass(%s)", (f"{dataset}.events",))
-    if cur.fetchone()[0] is None:
+    if not _table_exists(cur, dataset, "events"):
         return 0
     cur.execute(
         sql.SQL(
@@ -182,8 +184,7 @@ def count_loaded_rows(
     """Rows per raw table written by the given load packages, counted in the warehouse."""
     rows = {}
     for table in tables:
-        cur.execute("select to_regclass(%s)", (f"{dataset}.{table}",))
-        if cur.fetchone()[0] is None:
+        if not _table_exists(cur, dataset, table):
             rows[table] = 0
             continue
         cur.execute(
@@ -199,8 +200,7 @@ def count_loaded_rows(
 def _ensure_indexes(cur: psycopg2.extensions.cursor, dataset: str) -> None:
     cur.execute("set local maintenance_work_mem = '256MB'")  # indexes on a first load are built in memory
     for table, name, columns in _INDEXES:
-        cur.execute("select to_regclass(%s)", (f"{dataset}.{table}",))
-        if cur.fetchone()[0] is None:
+        if not _table_exists(cur, dataset, table):
             continue
         cur.execute(
             sql.SQL("create index if not exists {} on {}.{} ({})").format(
