@@ -2,7 +2,7 @@
 
 A page of 10,000 events is about 5 MB of JSON and its event data about 7 MB; decoding them into
 dictionaries was the loader's largest cost. Decoded into the few fields the loader uses (msgspec
-skips the others without building them), a page costs a quarter of the time, and property rows
+skips the others without building them), a page costs about a third of the time, and property rows
 are hashable, so remembering encoded property sets needs no key building.
 
 A page that does not fit these types (a row without an id, a number where a string belongs, …)

@@ -58,8 +58,8 @@ class Slice:
 @dataclass
 class SliceData:
     slice: Slice
-    events: list[dict[str, Any]]
-    properties: dict[str, list[Mapping[str, Any]]]  # event id -> Umami event-data rows
+    events: list[EventRow] | list[Any]  # typed rows, or plain JSON when the page did not fit the types
+    properties: dict[str, Any]  # event id -> its event-data rows (PropertyRow tuple or JSON objects)
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class SliceReader:
             yield piece, rows
 
     # -- properties ---------------------------------------------------------------------------
-    def _properties(self, event_name: str, piece: Slice, events: list[dict]) -> dict[str, list[Mapping]]:
+    def _properties(self, event_name: str, piece: Slice, events: list[Any]) -> dict[str, Any]:
         if events and isinstance(events[0], EventRow):
             with_data = {e.id for e in events if e.hasData}
         else:
