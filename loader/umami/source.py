@@ -137,6 +137,9 @@ def umami_source(
     settings = ClientSettings(
         api_url=api_url, username=username, password=password, api_key=api_key, **(client_options or {})
     )
+    # Every timestamp reaches dlt as a datetime. A string that looks like one (a property value such
+    # as "2026-11-01T08:00:00Z") stays text: dlt would otherwise type a new column from its first value.
+    dlt.current.source_schema().remove_type_detection("iso_timestamp")
     run = _Run(settings, website_id, as_of, page_size, known_sessions)
     if stats_sink is not None:
         stats_sink(run.stats)
@@ -255,6 +258,7 @@ def umami_source(
         primary_key=("window_type", "window_end_date", "event_name", "property_name", "value"),
         merge_key=("window_type", "window_end_date", "event_name", "property_name"),
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        columns={"value": {"data_type": "text"}},
     )
     def window_property_values() -> Iterator[list[dict[str, Any]]]:
         synced_at = datetime.now(UTC)

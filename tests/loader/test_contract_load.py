@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from flows.warehouse import Warehouse
 from loader.pipeline import LoadResult, count_loaded_rows, remove_duplicate_events
-from tests.loader.conftest import AS_OF, expected_events, raw_events, raw_snapshot
+from tests.loader.conftest import AS_OF, UmamiSite, expected_events, raw_events, raw_snapshot
+from umami_sim import UmamiSimulator
 
 
 @pytest.mark.parametrize("page_size", [1, 2, 3, 7, 50, 10_000])
@@ -111,3 +114,40 @@ def test_other_event_names_load_through_the_same_resource(
     names = ("course_visit", "daily_login", "work_play_start", "Course_Visit")
     load_site(contract_site, fresh_database, event_names=names)
     assert raw_events(fresh_database) == expected_events(contract_dataset, set(names))
+
+
+def test_values_that_look_like_timestamps_stay_text(fresh_database: Warehouse, load_site) -> None:
+    """Umami ranks values by count and shuffles ties; whichever comes first, ``value`` is text.
+
+    dlt would type a new column from its first value ("2026-11-01T08:00:00Z" → timestamp), and
+    the next value ("", "shifu-a") would then fail the COPY of the whole load package.
+    """
+    sent = {"2026-11-01T08:00:00.000Z": 3, "2026-11-02": 2, "shifu-a": 1, "": 1}
+    with UmamiSimulator() as sim:
+        website = sim.create_website("timestamp-like", "course.example.com")
+        minute = 0
+        for value, times in sent.items():
+            for _ in range(times):
+                minute += 1
+                at = AS_OF - timedelta(days=1, minutes=minute)
+                payload = {
+                    "website": website,
+                    "hostname": "course.example.com",
+                    "url": f"/c/{minute}",
+                    "name": "course_visit",
+                    "timestamp": int(at.timestamp()),
+                    "id": f"u-{minute}",
+                    "data": {"shifu_bid": value},
+                }
+                assert sim.send({"type": "event", "payload": payload})[0] == 200
+        load_site(UmamiSite(sim, website), fresh_database)
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select data_type from information_schema.columns"
+            " where table_schema = 'umami_raw' and table_name = 'window_property_values' and column_name = 'value'"
+        )
+        assert cur.fetchone() == ("character varying",)
+        cur.execute("select value, total from umami_raw.window_property_values order by total desc, value")
+        values = cur.fetchall()
+    # Umami shows a stored date truncated to the hour; the other strings as sent
+    assert values == [("2026-11-01T08:00:00Z", 3), ("2026-11-02", 2), ("", 1), ("shifu-a", 1)]
