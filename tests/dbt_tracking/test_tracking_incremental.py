@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from flows.dbt import run_dbt
 from flows.pgserver import LocalPostgres
 from flows.warehouse import Warehouse
 from tests.dbt.raw_umami import WEBSITE_ID, create_raw_tables, insert_rows
@@ -142,3 +143,39 @@ def test_late_earlier_daily_login_takes_over_the_days_fact(runs: dict[str, Any])
     )
     assert duplicate["exclusion_reason"] == "duplicate_daily_login"
     assert duplicate["duplicate_of_event_id"] == event_id
+
+
+def _accounting_status(warehouse: Warehouse, dbt_vars: dict[str, Any]) -> str:
+    outcome = run_dbt(
+        warehouse,
+        ["test", "--select", "assert_tracking_loaded_events_all_accounted_for"],
+        dbt_vars=dbt_vars,
+        raise_on_failure=False,
+    )
+    [status] = [r["status"] for r in outcome.results if r["unique_id"].startswith("test.")]
+    return status
+
+
+def test_accounting_checks_the_days_the_run_rebuilt_or_every_day_on_request(runs: dict[str, Any]) -> None:
+    """The hourly check reads the days the run rebuilt; tracking_test_all_rows reads the whole history.
+
+    Runs last: an incremental run (new sync_time) rebuilds from 2026-11-17 (Shanghai); then raw
+    events that no mart holds are planted, one on an earlier day, one on a rebuilt day.
+    """
+    warehouse = runs["warehouse"]
+    run_3 = {**RUN_2, "sync_time": "2026-11-20T01:05:00+00:00"}
+    build(warehouse, run_3, tests=False)
+    old = _event("acct-old-day", "auth_me_view", "trk-s-u9001", "2026-11-10T08:00:00+00:00", {"status": 200})
+    rebuilt = _event("acct-rebuilt-day", "auth_me_view", "trk-s-u9001", "2026-11-18T08:00:00+00:00", {"status": 200})
+    try:
+        assert _accounting_status(warehouse, run_3) == "pass"
+        with warehouse.connect() as conn:
+            insert_rows(conn, "events", [old])
+        assert _accounting_status(warehouse, run_3) == "pass"  # a day this run did not rebuild
+        assert _accounting_status(warehouse, {**run_3, "tracking_test_all_rows": True}) == "fail"
+        with warehouse.connect() as conn:
+            insert_rows(conn, "events", [rebuilt])
+        assert _accounting_status(warehouse, run_3) == "fail"
+    finally:
+        with warehouse.connect() as conn, conn.cursor() as cur:
+            cur.execute("delete from umami_raw.events where event_id like 'acct-%%'")

@@ -72,3 +72,32 @@
         {{ synced_at_column }} = {{ course_sync_time_ts() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    The first business day a tracking data test checks, as a date literal: the earliest day_key
+    among the rows this run wrote in `models` (tracking_test_rows_filter), and never later than
+    the first day the run rebuilt (tracking_rebuild_from_day_sql: those days must hold every
+    loaded event even when the run wrote no row). Every day with var tracking_test_all_rows, or
+    without a sync_time var. Read with one query before the test runs, so that the test's own
+    query compares day_key and the raw created_at with a constant: PostgreSQL then reads those
+    days through their indexes (a bound from a subquery is planned as a third of the table,
+    which at ten million events means reading them all).
+#}
+{% macro tracking_test_first_day_key(models) -%}
+    {%- if tracking_test_rows_filter() | trim == 'true' -%}
+        {{- return("cast('-infinity' as date)") -}}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{- return(tracking_rebuild_from_day_sql()) -}}
+    {%- endif -%}
+    {%- set written -%}
+        select least(
+            {%- for model in models %}
+            (select min(day_key) from {{ model }} where {{ tracking_test_rows_filter() }}),
+            {%- endfor %}
+            {{ tracking_rebuild_from_day_sql() }}
+        )::text as first_day_key
+    {%- endset -%}
+    {%- set first_day_key = run_query(written).columns[0].values()[0] -%}
+    {{- return("cast('" ~ first_day_key ~ "' as date)") -}}
+{%- endmacro %}

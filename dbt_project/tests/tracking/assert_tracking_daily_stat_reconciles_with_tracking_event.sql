@@ -1,25 +1,11 @@
 -- Rule 1: tracking_daily_stat agrees exactly with tracking_event: the same (day_key,
 -- event_key, scope_kind, scope_id) groups, with the same fact and distinct-user counts.
--- Checks the days from the first one the latest run wrote (every day with var
--- tracking_test_all_rows). One row per disagreeing group.
+-- Checks the days from the first one the latest run wrote or rebuilt (every day with var
+-- tracking_test_all_rows; macros/tracking/tracking_vars.sql). One row per disagreeing group.
+
+{% set first_day_key = tracking_test_first_day_key([ref('tracking_event'), ref('tracking_daily_stat')]) %}
 
 with
-
-bounds as (
-
-    select
-        least(
-            (
-                select min(day_key) as first_day_key from {{ ref('tracking_event') }}
-                where {{ tracking_test_rows_filter() }}
-            ),
-            (
-                select min(day_key) as first_day_key from {{ ref('tracking_daily_stat') }}
-                where {{ tracking_test_rows_filter() }}
-            )
-        ) as first_day_key
-
-),
 
 fact_groups as (
 
@@ -32,7 +18,7 @@ fact_groups as (
         count(*) as event_count,
         count(distinct user_id) as distinct_user_count
     from {{ ref('tracking_event') }}
-    where day_key >= (select bounds.first_day_key from bounds)
+    where day_key >= {{ first_day_key }}
     group by 2, 3, 4, 5
 
 ),
@@ -40,7 +26,7 @@ fact_groups as (
 stats as (
 
     select * from {{ ref('tracking_daily_stat') }}
-    where day_key >= (select bounds.first_day_key from bounds)
+    where day_key >= {{ first_day_key }}
 
 ),
 

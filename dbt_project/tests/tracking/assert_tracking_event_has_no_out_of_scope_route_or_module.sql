@@ -20,8 +20,8 @@ raw_events as (
         event_id,
         url_path
     from {{ ref('stg_umami__events') }}
-    -- only the raw events the checked facts can come from (reaches the raw created_at index)
-    where event_at >= (select min(checked.occurred_at) as first_occurred_at from checked)
+    -- only the raw events the checked facts can come from (a constant: the created_at index)
+    where event_at >= {{ tracking_day_start(tracking_test_first_day_key([ref('tracking_event')])) }}
 
 ),
 

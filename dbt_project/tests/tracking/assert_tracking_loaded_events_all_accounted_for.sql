@@ -1,6 +1,10 @@
 -- Every loaded event up to as_of is either a tracking fact (daily_login: the kept one) or an
 -- exclusion with its reason: per event key, raw events = tracking_event rows +
--- tracking_event_exclusion rows. One row per event key whose totals do not add up.
+-- tracking_event_exclusion rows, over the business days from the first one the latest run
+-- wrote or rebuilt (every day with var tracking_test_all_rows; macros/tracking/tracking_vars.sql).
+-- One row per event key whose totals do not add up.
+
+{% set first_day_key = tracking_test_first_day_key([ref('tracking_event'), ref('tracking_event_exclusion')]) %}
 
 with
 
@@ -10,7 +14,9 @@ loaded as (
         event_name as event_key,
         count(*) as loaded_count
     from {{ ref('stg_umami__events') }}
-    where event_at <= {{ course_as_of_ts() }}
+    where
+        event_at <= {{ course_as_of_ts() }}
+        and event_at >= {{ tracking_day_start(first_day_key) }}
     group by 1
 
 ),
@@ -21,6 +27,7 @@ facts as (
         event_key,
         count(*) as fact_count
     from {{ ref('tracking_event') }}
+    where day_key >= {{ first_day_key }}
     group by 1
 
 ),
@@ -31,6 +38,7 @@ exclusions as (
         event_key,
         count(*) as exclusion_count
     from {{ ref('tracking_event_exclusion') }}
+    where day_key >= {{ first_day_key }}
     group by 1
 
 ),
