@@ -85,10 +85,13 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
     assert task_names(state) == ["load"]
     assert published(warehouse) == published_first and alerts == []
 
-    # 3. a dbt test fails (a duplicated raw event outside the lookback): nothing is published
+    # 3. a dbt test fails (a raw session stored twice; the load fetches known sessions never
+    #    again, so it stays): nothing is published
     monkeypatch.setenv("UMAMI_WEBSITE_ID", website)
     with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute("insert into umami_raw.events select * from umami_raw.events where created_at < '2026-10-15'")
+        cur.execute("create temp table twice as select * from umami_raw.sessions where distinct_id = 'u-0001'")
+        cur.execute("update twice set _dlt_id = _dlt_id || '-twice'")  # dlt's row ids are unique
+        cur.execute("insert into umami_raw.sessions select * from twice")
     state, alerts = run_logging_alerts(caplog, as_of=AS_OF.isoformat())
     assert state.is_failed() and "dbt build failed" in state.message
     assert task_names(state) == ["load", "transform"]
@@ -104,7 +107,8 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
     monkeypatch.setenv("UMAMI_WEBSITE_ID", website)
     with warehouse.connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "delete from umami_raw.events a using umami_raw.events b where a.event_id = b.event_id and a.ctid > b.ctid"
+            "delete from umami_raw.sessions a using umami_raw.sessions b"
+            " where a.session_id = b.session_id and a.ctid > b.ctid"
         )
     report = course_analytics_sync(as_of=AS_OF.isoformat())
     assert window_30d(warehouse) == oracle_window_30d(AS_OF)
