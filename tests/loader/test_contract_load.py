@@ -9,7 +9,7 @@ import pytest
 from flows.warehouse import Warehouse
 from loader.pipeline import LoadResult, count_loaded_rows, remove_duplicate_events
 from tests.loader.conftest import AS_OF, UmamiSite, expected_events, raw_events, raw_snapshot
-from umami_sim import UmamiSimulator
+from umami_sim import UmamiSimulator, course_visit_body
 
 
 @pytest.mark.parametrize("page_size", [1, 2, 3, 7, 50, 10_000])
@@ -125,21 +125,10 @@ def test_values_that_look_like_timestamps_stay_text(fresh_database: Warehouse, l
     sent = {"2026-11-01T08:00:00.000Z": 3, "2026-11-02": 2, "shifu-a": 1, "": 1}
     with UmamiSimulator() as sim:
         website = sim.create_website("timestamp-like", "course.example.com")
-        minute = 0
-        for value, times in sent.items():
-            for _ in range(times):
-                minute += 1
-                at = AS_OF - timedelta(days=1, minutes=minute)
-                payload = {
-                    "website": website,
-                    "hostname": "course.example.com",
-                    "url": f"/c/{minute}",
-                    "name": "course_visit",
-                    "timestamp": int(at.timestamp()),
-                    "id": f"u-{minute}",
-                    "data": {"shifu_bid": value},
-                }
-                assert sim.send({"type": "event", "payload": payload})[0] == 200
+        values = [value for value, times in sent.items() for _ in range(times)]
+        for minute, value in enumerate(values, start=1):
+            at_s = int((AS_OF - timedelta(days=1, minutes=minute)).timestamp())
+            assert sim.send(course_visit_body(website, f"u-{minute}", value, at_s))[0] == 200
         load_site(UmamiSite(sim, website), fresh_database)
     with fresh_database.connect() as conn, conn.cursor() as cur:
         cur.execute(
