@@ -1,16 +1,17 @@
 """HTTP client for the Umami API: authentication, client-side throttle, retries.
 
-Built from dlt's request helpers (its ``Session`` with default timeouts, and the retry
-predicates and ``Retry-After``-aware exponential wait from ``dlt.sources.helpers.requests``),
-composed here with tenacity to add what dlt's ``Client`` does not offer: random jitter on every
-wait, a retry on HTTP 200 answers whose body is not JSON, and a throttle applied to every attempt.
+Retries use dlt's request helpers (the retry predicates and the ``Retry-After``-aware exponential
+wait from ``dlt.sources.helpers.requests``), composed with tenacity to add what dlt's ``Client``
+does not offer: random jitter on every wait, a retry on HTTP 200 answers whose body is not JSON, and
+a throttle applied to every attempt. Requests go through a lean urllib3 transport
+(``loader.umami.transport``) that answers with ``requests.Response`` objects, so those helpers apply
+unchanged.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +29,6 @@ from dlt.sources.helpers.requests.retry import (
     retry_if_status,
     wait_exponential_retry_after,
 )
-from dlt.sources.helpers.requests.session import Session
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -39,6 +39,7 @@ from tenacity import (
 )
 
 from loader.umami.errors import UmamiAuthError, UmamiPermanentError, UmamiTransientError
+from loader.umami.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -132,51 +133,45 @@ class UmamiClient:
             else None
         )
         self._local = threading.local()
+        self._transport = Transport(
+            self.base_url,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            user_agent="course-analytics-loader",
+        )
+        # ``wraps`` gives every call its own copy of the retry state: safe from several threads
+        self._send_with_retries = self._build_retrying().wraps(self._attempt)
 
-    # -- session ---------------------------------------------------------------------------
-    @property
-    def _session(self) -> Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = Session(
-                timeout=(self.settings.connect_timeout, self.settings.read_timeout), raise_for_status=False
+    # -- sending -------------------------------------------------------------------------------
+    def _build_retrying(self) -> Retrying:
+        return Retrying(
+            retry=retry_any(
+                retry_if_status(DEFAULT_RETRY_STATUS),
+                retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS),
+                retry_if_predicate(self._not_json),
+            ),
+            wait=wait_exponential_retry_after(
+                multiplier=self.settings.backoff_factor, max=self.settings.max_retry_delay
             )
-            session.headers["User-Agent"] = "course-analytics-loader"
-            # requests reads the proxy and CA variables from the environment on every request
-            # (half a millisecond each, the most of a small request's cost): read them once here.
-            session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-            session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            session.trust_env = False
-            send = session.send
+            + wait_random(0, self.settings.jitter),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            reraise=True,
+            before_sleep=self._log_retry,
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
 
-            def counted_send(request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-                slot = self._throttle.acquire() if self._throttle is not None else None
-                with self._count_lock:
-                    self.requests_made += 1
-                try:
-                    return send(request, **kwargs)
-                finally:
-                    if slot is not None:
-                        self._throttle.release(slot)
-
-            retrying = Retrying(
-                retry=retry_any(
-                    retry_if_status(DEFAULT_RETRY_STATUS),
-                    retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS),
-                    retry_if_predicate(self._not_json),
-                ),
-                wait=wait_exponential_retry_after(
-                    multiplier=self.settings.backoff_factor, max=self.settings.max_retry_delay
-                )
-                + wait_random(0, self.settings.jitter),
-                stop=stop_after_attempt(self.settings.max_attempts),
-                reraise=True,
-                before_sleep=self._log_retry,
-                retry_error_callback=lambda state: state.outcome.result(),
-            )
-            session.send = retrying.wraps(counted_send)  # type: ignore[method-assign]
-            self._local.session = session
-        return session
+    def _attempt(
+        self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any, headers: Mapping[str, str]
+    ) -> requests.Response:
+        """One try: waits for the throttle, counts the request, sends it."""
+        slot = self._throttle.acquire() if self._throttle is not None else None
+        with self._count_lock:
+            self.requests_made += 1
+        try:
+            return self._transport.send(method, url, params=params, json_body=json_body, headers=headers)
+        finally:
+            if slot is not None:
+                self._throttle.release(slot)
 
     def _not_json(self, response: requests.Response | None, exception: BaseException | None) -> bool:
         """Retry an HTTP 200 whose body does not parse; keep the parsed body for the caller.
@@ -262,7 +257,7 @@ class UmamiClient:
         url = self.base_url + path
         self._local.decode = decode
         try:
-            return self._session.request(method, url, params=params, json=json_body, headers=dict(headers))
+            return self._send_with_retries(method, url, params, json_body, headers)
         except DEFAULT_RETRY_EXCEPTIONS as exc:
             raise UmamiTransientError(
                 f"{method} {path} failed after {self.settings.max_attempts} attempts: {type(exc).__name__}"

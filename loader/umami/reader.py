@@ -15,6 +15,7 @@ import logging
 import math
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -163,19 +164,34 @@ class SliceReader:
             f"after {self.max_attempts} attempts"
         )
 
-    def _slices(self, event_name: str, window: Slice) -> Iterator[tuple[Slice, list]]:
-        """Verified (slice, event rows) pairs covering ``window``, oldest first."""
-        pending = [window]
+    def _slices(
+        self, event_name: str, window: Slice, prefetch: ThreadPoolExecutor
+    ) -> Iterator[tuple[Slice, list, Any]]:
+        """Verified (slice, event rows, prefetched event-data or None) triples covering ``window``, oldest first.
+
+        A slice cut from a split is sized to fit a page, so its event-data page is asked for at the
+        same time as its events page: the server works on both at once. The first window's size is
+        unknown: it is read alone.
+        """
+        pending = [(window, False)]
         while pending:
-            piece = pending.pop()
+            piece, expected_to_fit = pending.pop()
+            data = None
+            if expected_to_fit and self.features.event_data_list:
+                data = prefetch.submit(self._read_whole, "event-data", "eventId", event_name, piece)
             rows, count = self._read_whole("events", "id", event_name, piece)
             if rows is None:
-                pending.extend(reversed(piece.split(math.ceil(count * 1.25 / self.page_size))))
+                if data is not None:
+                    data.cancel()  # if already sent, its answer is not used
+                parts = piece.split(math.ceil(count * 1.25 / self.page_size))
+                pending.extend((part, True) for part in reversed(parts))
                 continue
-            yield piece, rows
+            yield piece, rows, data
 
     # -- properties ---------------------------------------------------------------------------
-    def _properties(self, event_name: str, piece: Slice, events: list[Any]) -> dict[str, Any]:
+    def _properties(
+        self, event_name: str, piece: Slice, events: list[Any], prefetched: Future | None = None
+    ) -> dict[str, Any]:
         if events and isinstance(events[0], EventRow):
             with_data = {e.id for e in events if e.hasData}
         else:
@@ -184,7 +200,10 @@ class SliceReader:
             return {}
         if not self.features.event_data_list:
             return {event_id: self.client.get(f"{self.base}/event-data/{event_id}") or [] for event_id in with_data}
-        rows, count = self._read_whole("event-data", "eventId", event_name, piece)
+        if prefetched is not None:
+            rows, count = prefetched.result()
+        else:
+            rows, count = self._read_whole("event-data", "eventId", event_name, piece)
         if rows is None:
             raise _Mismatch(len(with_data), count)
         if rows and isinstance(rows[0], EventDataRow):
@@ -198,14 +217,22 @@ class SliceReader:
     # -- public API ----------------------------------------------------------------------------
     def read(self, event_name: str, window: Slice) -> Iterator[SliceData]:
         """Every event of ``event_name`` in ``window``, with its properties, in verified slices."""
+        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="umami-event-data")
+        try:
+            yield from self._read(event_name, window, prefetch)
+        finally:
+            prefetch.shutdown(wait=False, cancel_futures=True)
+
+    def _read(self, event_name: str, window: Slice, prefetch: ThreadPoolExecutor) -> Iterator[SliceData]:
         started = last_report = time.monotonic()
         total = 0
-        for piece, rows in self._slices(event_name, window):
+        for piece, rows, prefetched in self._slices(event_name, window, prefetch):
             for attempt in range(1, self.max_attempts + 1):
                 try:
-                    properties = self._properties(event_name, piece, rows)
+                    properties = self._properties(event_name, piece, rows, prefetched)
                     break
                 except _Mismatch as mismatch:
+                    prefetched = None  # read the event-data again too
                     log.warning(
                         "event-data for %s in %s: %d events with data, %d property sets (attempt %d/%d); "
                         "reading the slice again",
@@ -224,7 +251,7 @@ class SliceReader:
                     f"events and event-data for {event_name} in {piece} never agreed after {self.max_attempts} attempts"
                 )
             if rows is None:
-                yield from self.read(event_name, piece)
+                yield from self._read(event_name, piece, prefetch)
                 continue
             total += len(rows)
             yield SliceData(piece, rows, properties)

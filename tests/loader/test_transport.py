@@ -1,0 +1,108 @@
+"""The client's urllib3 transport: what requests gave it (proxy settings from the environment,
+``requests`` answers and exceptions) and the event-data page asked for beside its events page."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from loader.umami.client import ClientSettings, UmamiClient
+from loader.umami.reader import Slice, SliceReader, detect_features
+from loader.umami.transport import Transport
+from tests.loader.conftest import UmamiSite
+from umami_sim import Fault
+
+
+def _transport(url: str) -> Transport:
+    return Transport(url, connect_timeout=2.0, read_timeout=2.0, user_agent="test")
+
+
+def test_answers_are_requests_responses_with_status_headers_and_body(contract_site: UmamiSite) -> None:
+    answer = _transport(contract_site.sim.base_url).send(
+        "POST",
+        contract_site.sim.base_url + "/auth/login",
+        json_body={"username": contract_site.sim.username, "password": "wrong"},
+        headers={},
+    )
+    assert isinstance(answer, requests.Response)
+    assert answer.status_code == 401
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()  # the body came back whole
+
+
+def test_the_proxy_from_the_environment_is_used(contract_site: UmamiSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The simulator answers a proxy-style request ("GET http://host/path") by its path, so with it as
+    # the proxy, a host that does not resolve is still answered: proof the request went through it.
+    root = contract_site.sim.root_url
+    monkeypatch.setenv("HTTP_PROXY", root)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    answer = _transport("http://umami.invalid/api").send("GET", "http://umami.invalid/api/heartbeat", headers={})
+    assert answer.status_code == 200
+    monkeypatch.setenv("NO_PROXY", "umami.invalid")
+    with pytest.raises(requests.ConnectionError):
+        _transport("http://umami.invalid/api").send("GET", "http://umami.invalid/api/heartbeat", headers={})
+
+
+def test_no_answer_is_a_requests_connection_error_or_timeout(contract_site: UmamiSite) -> None:
+    with pytest.raises(requests.ConnectionError):  # nothing listens on port 9 (discard) on loopback
+        _transport("http://127.0.0.1:9/api").send("GET", "http://127.0.0.1:9/api/heartbeat", headers={})
+    contract_site.sim.add_fault(Fault("timeout", path="/heartbeat", hold_s=3.0))
+    url = contract_site.sim.base_url
+    with pytest.raises(requests.Timeout):
+        Transport(url, connect_timeout=2.0, read_timeout=0.5, user_agent="test").send(
+            "GET", url + "/heartbeat", headers={}
+        )
+
+
+class _RecordingClient(UmamiClient):
+    """Notes when each page request started and ended."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self.log: list[tuple[str, float, float]] = []
+        self._log_lock = threading.Lock()
+
+    def get(self, path, params=None, *, decode=None):  # type: ignore[no-untyped-def]
+        started = time.monotonic()
+        try:
+            return super().get(path, params, decode=decode)
+        finally:
+            with self._log_lock:
+                self.log.append((path.rsplit("/", 1)[-1], started, time.monotonic()))
+
+
+def test_a_slice_cut_from_a_split_asks_for_its_event_data_while_its_events_are_read(
+    contract_site: UmamiSite,
+) -> None:
+    sim = contract_site.sim
+    client = _RecordingClient(ClientSettings(api_url=sim.base_url, username=sim.username, password=sim.password))
+    until = int(datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+    reader = SliceReader(
+        client, contract_site.website_id, detect_features(client, contract_site.website_id, until), page_size=20
+    )
+    window = Slice(int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000), until)
+    whole = client.get(
+        f"/websites/{contract_site.website_id}/events",
+        {"startAt": window.start_ms, "endAt": window.end_ms, "event": "course_visit", "pageSize": 1000},
+    )
+    sim.add_fault(Fault("latency", count=None, path="/events", latency_ms=150))  # an events page takes a while
+    client.log.clear()
+    read = list(reader.read("course_visit", window))
+    assert sorted(e.id for piece in read for e in piece.events) == sorted(e["id"] for e in whole["data"])
+    assert {e.id for piece in read for e in piece.events if e.hasData} == {
+        event_id for piece in read for event_id in piece.properties
+    }
+    pages = [entry for entry in client.log if entry[0] in ("events", "event-data")]
+    events = [entry for entry in pages if entry[0] == "events"]
+    event_data = [entry for entry in pages if entry[0] == "event-data"]
+    assert len(events) >= 3  # the window was split
+    # the first window is read alone; each slice cut from it has its event-data page in flight
+    # while its events page is (the events pages take 150 ms, the event-data pages a few)
+    cut = [(start, end) for _, start, end in events if start >= events[0][2]]
+    overlapping = [data for data in event_data if any(data[1] < end and start < data[2] for start, end in cut)]
+    assert len(overlapping) == len(event_data) >= 2
