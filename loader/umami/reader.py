@@ -166,7 +166,7 @@ class SliceReader:
 
     def _slices(
         self, event_name: str, window: Slice, prefetch: ThreadPoolExecutor
-    ) -> Iterator[tuple[Slice, list, Any]]:
+    ) -> Iterator[tuple[Slice, list, Future | None]]:
         """Verified (slice, event rows, prefetched event-data or None) triples covering ``window``, oldest first.
 
         A slice cut from a split is sized to fit a page, so its event-data page is asked for at the

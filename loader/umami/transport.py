@@ -25,30 +25,30 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, get_environ_proxies
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NewConnectionError,
-    ProtocolError,
     ReadTimeoutError,
     ResponseError,
 )
 
 MAX_REDIRECTS = 5
+# connections kept per host: the main thread, the read-ahead, the event-data prefetch and the
+# four session fetchers (loader/umami/sessions.py) each hold at most one at a time
+POOL_SIZE = 8
 
 
 class Transport:
     """Sends one HTTP request (no retries: the client retries); thread-safe, pooled keep-alive."""
 
-    def __init__(
-        self, base_url: str, *, connect_timeout: float, read_timeout: float, user_agent: str, pool_size: int = 8
-    ) -> None:
+    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float, user_agent: str) -> None:
         self.user_agent = user_agent
         scheme = urlsplit(base_url).scheme
         settings: dict[str, Any] = {
-            "num_pools": 4,
-            "maxsize": pool_size,
+            "maxsize": POOL_SIZE,
             "timeout": urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             # only redirects are followed here; every other retry is the client's
-            "retries": urllib3.Retry(total=None, connect=0, read=0, other=0, status=0, redirect=MAX_REDIRECTS),
+            "retries": urllib3.Retry(total=None, connect=0, read=0, other=0, redirect=MAX_REDIRECTS),
         }
         if scheme == "https":
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or DEFAULT_CA_BUNDLE_PATH
@@ -85,10 +85,9 @@ class Transport:
             send_headers["Content-Type"] = "application/json"
         try:
             answer = self._manager.request(method, url, body=body, headers=send_headers)
-        except MaxRetryError as error:
-            raise _as_requests_error(error.reason or error, url) from None
-        except (ProtocolError, ReadTimeoutError, ConnectTimeoutError, NewConnectionError, OSError) as error:
-            raise _as_requests_error(error, url) from None
+        except (HTTPError, OSError) as error:  # every urllib3 failure, and the socket's own
+            cause = error.reason if isinstance(error, MaxRetryError) and error.reason else error
+            raise _as_requests_error(cause, url) from None
         response = requests.Response()
         response.status_code = answer.status
         response.reason = answer.reason or ""
@@ -102,6 +101,8 @@ class Transport:
 def _as_requests_error(error: BaseException, url: str) -> requests.RequestException:
     """The ``requests`` exception for a urllib3 failure (the kinds dlt's retry predicates know)."""
     text = f"{type(error).__name__} for {urlsplit(url).path}"
+    if isinstance(error, NewConnectionError):  # a subclass of ConnectTimeoutError, yet no timeout
+        return requests.ConnectionError(text)
     if isinstance(error, ConnectTimeoutError):
         return requests.ConnectTimeout(text)
     if isinstance(error, ReadTimeoutError):

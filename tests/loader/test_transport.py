@@ -49,11 +49,12 @@ def test_the_proxy_from_the_environment_is_used(contract_site: UmamiSite, monkey
 
 
 def test_no_answer_is_a_requests_connection_error_or_timeout(contract_site: UmamiSite) -> None:
-    with pytest.raises(requests.ConnectionError):  # nothing listens on port 9 (discard) on loopback
+    with pytest.raises(requests.ConnectionError) as refused:  # nothing listens on port 9 on loopback
         _transport("http://127.0.0.1:9/api").send("GET", "http://127.0.0.1:9/api/heartbeat", headers={})
+    assert not isinstance(refused.value, requests.Timeout)  # refused is not a timeout
     contract_site.sim.add_fault(Fault("timeout", path="/heartbeat", hold_s=3.0))
     url = contract_site.sim.base_url
-    with pytest.raises(requests.Timeout):
+    with pytest.raises(requests.ReadTimeout):
         Transport(url, connect_timeout=2.0, read_timeout=0.5, user_agent="test").send(
             "GET", url + "/heartbeat", headers={}
         )
