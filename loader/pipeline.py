@@ -19,16 +19,6 @@ from loader.umami import LoadStats
 log = logging.getLogger(__name__)
 
 
-class _ArrowHintNotice(logging.Filter):
-    """dlt warns on every arrow batch that our declared column types (jsonb properties, UTC
-    timestamps) win over the arrow types: that is intended, so the notice is dropped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "when merging arrow schema with dlt schema" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_ArrowHintNotice())
-
 PIPELINE_NAME = "umami_course_analytics"
 RAW_DATASET = "umami_raw"
 RAW_TABLES = ("events", "sessions", "window_stats", "window_property_values", "rejected_rows", "sync_runs")
@@ -121,11 +111,10 @@ class LoadResult:
 def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadStats, dsn: str) -> LoadResult:
     """Extract, normalize and load ``source``; the state advances only with a successful load."""
     os.environ.setdefault("EXTRACT__NEXT_ITEM_MODE", "fifo")  # resources one after another: summary last
-    # Arrow tables carry no dlt columns by default; _dlt_load_id tells which load wrote a row.
-    os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     # The load package files live seconds on local disk: gzip would cost CPU and save nothing.
     os.environ.setdefault("DATA_WRITER__DISABLE_COMPRESSION", "true")
-    # Files of at most 100k rows: a large load is copied into PostgreSQL by several COPYs at once.
+    # Files of at most 100k rows (the events cut theirs alike, see ``EventFiles``): a large load is
+    # copied into PostgreSQL by several COPYs at once.
     os.environ.setdefault("DATA_WRITER__FILE_MAX_ITEMS", "100000")
     started = time.monotonic()
     resumed = [*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()]
@@ -135,7 +124,7 @@ def run_load(pipeline: dlt.Pipeline, source: dlt.sources.DltSource, stats: LoadS
         if resumed:
             remove_duplicate_events(cur, pipeline.dataset_name, resumed)
         _ensure_indexes(cur, pipeline.dataset_name)
-        result.rows = _rows_written(pipeline, result.load_ids, cur)
+        result.rows = _rows_written(pipeline, stats, result.load_ids, cur)
     result.seconds = time.monotonic() - started
     log.info("load finished: %s", result.summary())
     return result
@@ -164,18 +153,20 @@ def remove_duplicate_events(cur: psycopg2.extensions.cursor, dataset: str, load_
     return cur.rowcount
 
 
-def _rows_written(pipeline: dlt.Pipeline, load_ids: list[str], cur: psycopg2.extensions.cursor) -> dict[str, int]:
+def _rows_written(
+    pipeline: dlt.Pipeline, stats: LoadStats, load_ids: list[str], cur: psycopg2.extensions.cursor
+) -> dict[str, int]:
     """Rows per raw table in the load packages this run loaded, counted in the warehouse.
 
-    Except the events, when this run normalized all those packages itself: their number comes
-    from dlt's normalize step (exact for the Arrow tables the events arrive in), as counting them
-    in the warehouse would scan the whole events table every hour.
+    Except the events, when this run loaded just the package it extracted: their number is the
+    events it read (each one row of the files it wrote), as counting them in the warehouse would
+    scan the whole events table every hour.
     """
-    normalized = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
-    if normalized is None or set(normalized.loads_ids) != set(load_ids):
+    extracted = pipeline.last_trace.last_extract_info if pipeline.last_trace else None
+    if extracted is None or set(extracted.loads_ids) != set(load_ids):
         return count_loaded_rows(cur, pipeline.dataset_name, load_ids)
     rows = count_loaded_rows(cur, pipeline.dataset_name, load_ids, RAW_TABLES[1:])
-    return {"events": normalized.row_counts.get("events", 0), **rows}
+    return {"events": sum(stats.events.values()), **rows}
 
 
 def count_loaded_rows(

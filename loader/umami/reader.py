@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -108,15 +109,19 @@ class SliceReader:
         page_size: int = 10_000,
         max_attempts: int = 5,
         progress_every_s: float = 10.0,
+        slices_ahead: int = 3,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        if slices_ahead < 1:
+            raise ValueError("slices_ahead must be at least 1")
         self.client = client
         self.base = f"/websites/{website_id}"
         self.features = features
         self.page_size = page_size
         self.max_attempts = max_attempts
         self.progress_every_s = progress_every_s
+        self.slices_ahead = slices_ahead
 
     # -- one page -------------------------------------------------------------------------
     def _page(self, endpoint: str, event_name: str, piece: Slice, page_size: int) -> tuple[list[Any], int]:
@@ -165,28 +170,38 @@ class SliceReader:
         )
 
     def _slices(
-        self, event_name: str, window: Slice, prefetch: ThreadPoolExecutor
+        self, event_name: str, window: Slice, pool: ThreadPoolExecutor
     ) -> Iterator[tuple[Slice, list, Future | None]]:
-        """Verified (slice, event rows, prefetched event-data or None) triples covering ``window``, oldest first.
+        """Verified (slice, event rows, event-data being read or None) triples covering ``window``, oldest first.
 
-        A slice cut from a split is sized to fit a page, so its event-data page is asked for at the
-        same time as its events page: the server works on both at once. The first window's size is
-        unknown: it is read alone.
+        The pages of up to ``slices_ahead`` slices are asked for at once, ahead of their turn, so the
+        server does not wait for the loader. A slice cut from a split is sized to fit a page: its
+        events and event-data pages are asked for together. The first window's size is unknown: it
+        is read alone (its events page first).
         """
-        pending = [(window, False)]
-        while pending:
-            piece, expected_to_fit = pending.pop()
-            data = None
-            if expected_to_fit and self.features.event_data_list:
-                data = prefetch.submit(self._read_whole, "event-data", "eventId", event_name, piece)
-            rows, count = self._read_whole("events", "id", event_name, piece)
-            if rows is None:
-                if data is not None:
-                    data.cancel()  # if already sent, its answer is not used
-                parts = piece.split(math.ceil(count * 1.25 / self.page_size))
-                pending.extend((part, True) for part in reversed(parts))
+        queue: deque[_Planned] = deque([_Planned(window, fits=False)])
+        while queue:
+            busy = sum(planned.busy() for planned in queue)
+            for planned in queue:
+                if busy >= self.slices_ahead:
+                    break
+                if planned.events is None:
+                    planned.events = pool.submit(self._read_whole, "events", "id", event_name, planned.piece)
+                    if planned.fits and self.features.event_data_list:
+                        planned.data = pool.submit(self._read_whole, "event-data", "eventId", event_name, planned.piece)
+                    busy += 1
+            if queue[0].events is None:  # a slice split again: its parts wait for a free slot
+                wait([f for planned in queue for f in planned.futures() if not f.done()], return_when=FIRST_COMPLETED)
                 continue
-            yield piece, rows, data
+            planned = queue.popleft()
+            rows, count = planned.events.result()
+            if rows is None:
+                if planned.data is not None:
+                    planned.data.cancel()  # if already sent, its answer is not used
+                parts = planned.piece.split(math.ceil(count * 1.25 / self.page_size))
+                queue.extendleft(_Planned(part, fits=True) for part in reversed(parts))
+                continue
+            yield planned.piece, rows, planned.data
 
     # -- properties ---------------------------------------------------------------------------
     def _properties(
@@ -217,16 +232,16 @@ class SliceReader:
     # -- public API ----------------------------------------------------------------------------
     def read(self, event_name: str, window: Slice) -> Iterator[SliceData]:
         """Every event of ``event_name`` in ``window``, with its properties, in verified slices."""
-        prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="umami-event-data")
+        pool = ThreadPoolExecutor(max_workers=2 * self.slices_ahead, thread_name_prefix="umami-pages")
         try:
-            yield from self._read(event_name, window, prefetch)
+            yield from self._read(event_name, window, pool)
         finally:
-            prefetch.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    def _read(self, event_name: str, window: Slice, prefetch: ThreadPoolExecutor) -> Iterator[SliceData]:
+    def _read(self, event_name: str, window: Slice, pool: ThreadPoolExecutor) -> Iterator[SliceData]:
         started = last_report = time.monotonic()
         total = 0
-        for piece, rows, prefetched in self._slices(event_name, window, prefetch):
+        for piece, rows, prefetched in self._slices(event_name, window, pool):
             for attempt in range(1, self.max_attempts + 1):
                 try:
                     properties = self._properties(event_name, piece, rows, prefetched)
@@ -251,7 +266,7 @@ class SliceReader:
                     f"events and event-data for {event_name} in {piece} never agreed after {self.max_attempts} attempts"
                 )
             if rows is None:
-                yield from self._read(event_name, piece, prefetch)
+                yield from self._read(event_name, piece, pool)
                 continue
             total += len(rows)
             yield SliceData(piece, rows, properties)
@@ -275,6 +290,23 @@ def _ids(rows: list[Any], id_key: str) -> set[Any]:
     if rows and isinstance(rows[0], EventRow | EventDataRow):
         return {getattr(r, id_key) for r in rows}
     return {r.get(id_key) for r in rows if isinstance(r, Mapping)}
+
+
+@dataclass
+class _Planned:
+    """A slice to read; ``fits`` when it was cut to fit a page, so its pages may be asked for early."""
+
+    piece: Slice
+    fits: bool
+    events: Future | None = None
+    data: Future | None = None
+
+    def futures(self) -> list[Future]:
+        return [f for f in (self.events, self.data) if f is not None]
+
+    def busy(self) -> bool:
+        """Whether a page of this slice is being read."""
+        return any(not f.done() for f in self.futures())
 
 
 class _Mismatch(Exception):

@@ -7,16 +7,17 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.sources import DltResource
 
 from loader.umami import records
 from loader.umami.client import ClientSettings, UmamiClient, display_url
 from loader.umami.errors import UnexpectedAnswerError
+from loader.umami.event_files import EVENT_FILE_COLUMNS, EventFile, EventFiles
 from loader.umami.read_ahead import read_ahead
 from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso
 from loader.umami.sessions import KnownSessions, SessionFetcher
@@ -65,12 +66,14 @@ class _Run:
         website_id: str,
         as_of: datetime,
         page_size: int,
+        slices_ahead: int,
         known_sessions: KnownSessions | None,
     ) -> None:
         self.client = UmamiClient(settings)
         self.website_id = website_id
         self.as_of_ms = to_ms(as_of)
         self.page_size = page_size
+        self.slices_ahead = slices_ahead
         self._features: Features | None = None
         self.sessions = SessionFetcher(self.client, website_id, known_sessions)
         self.stats = LoadStats(
@@ -89,7 +92,9 @@ class _Run:
         return self._features
 
     def reader(self) -> SliceReader:
-        return SliceReader(self.client, self.website_id, self.features, page_size=self.page_size)
+        return SliceReader(
+            self.client, self.website_id, self.features, page_size=self.page_size, slices_ahead=self.slices_ahead
+        )
 
 
 def default_as_of(now: datetime | None = None) -> datetime:
@@ -111,6 +116,7 @@ def umami_source(
     lookback_days: int = 3,
     windows: Sequence[str] = ("last_30_days",),
     page_size: int = 10_000,
+    slices_ahead: int = 3,
     reread_all: bool = False,
     known_sessions: Any = None,
     events_present: Any = None,
@@ -122,7 +128,8 @@ def umami_source(
     ``known_sessions(ids) -> set`` says which session ids the warehouse already holds (they are
     never fetched again); ``events_present() -> bool`` whether its events table holds any row
     (when it holds none, the events are appended instead of merged); ``stats_sink(stats)``
-    receives this run's :class:`LoadStats` at once.
+    receives this run's :class:`LoadStats` at once. The pages of up to ``slices_ahead`` time slices
+    are asked for at once (each slice: its events page and its event-data page).
     """
     as_of = as_of or default_as_of()
     if as_of.tzinfo is None:
@@ -132,6 +139,8 @@ def umami_source(
         raise ValueError(f"as_of {as_of.isoformat()} is in the future: only closed windows can be read")
     if lookback_days < 0:
         raise ValueError("lookback_days must be 0 or more")
+    if slices_ahead < 1:
+        raise ValueError("slices_ahead must be 1 or more")
     for window_type in windows:
         aggregate_window(window_type, 0)  # validates the name
     settings = ClientSettings(
@@ -140,25 +149,34 @@ def umami_source(
     # Every timestamp reaches dlt as a datetime. A string that looks like one (a property value such
     # as "2026-11-01T08:00:00Z") stays text: dlt would otherwise type a new column from its first value.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
-    run = _Run(settings, website_id, as_of, page_size, known_sessions)
+    run = _Run(settings, website_id, as_of, page_size, slices_ahead, known_sessions)
     if stats_sink is not None:
         stats_sink(run.stats)
     rejected: list[dict[str, Any]] = []
     loaded_at = run.stats.started_at
 
-    @dlt.resource(
-        name="events",
-        primary_key="event_id",
-        write_disposition="merge",
-        columns={"properties": {"data_type": "json"}, "created_at": {"data_type": "timestamp"}},
-    )
-    def events() -> Iterator[pa.Table]:
+    @dlt.resource(name="events", primary_key="event_id", write_disposition="merge", columns=EVENT_FILE_COLUMNS)
+    def events() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
         reader = run.reader()
         encode = records.PropertiesEncoder()
         # Into an empty table, a merge would only cost a staging copy and a sort: append instead.
         # Asked here, at extraction: dlt has loaded any package an interrupted run left by now.
         append = events_present is not None and not events_present()
+        files = EventFiles(Path(dlt.current.pipeline().working_dir), dlt.current.load_package_state()["load_id"])
+
+        def imported(written: Iterator[EventFile]) -> Iterator[Any]:
+            """The finished files, as dlt file imports (dlt links them into the load package)."""
+            nonlocal append
+            for file in written:
+                hints = None
+                if append:
+                    append = False  # the hint holds for the rest of this extraction
+                    log.info("the events table is empty: events are appended, not merged")
+                    hints = dlt.mark.make_hints(write_disposition="append")
+                yield dlt.mark.with_file_import(str(file.path), "csv", file.rows, hints=hints)
+                file.path.unlink()
+
         for event_name in dict.fromkeys(event_names):
             mark = state.get(event_name, {})
             start_ms = read_start_ms(
@@ -191,14 +209,10 @@ def umami_source(
                         count += len(valid)
                         table = records.events_table(valid, properties, loaded_at)
                         run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
-                        if append:
-                            append = False  # the hint holds for the rest of this extraction
-                            log.info("the events table is empty: events are appended, not merged")
-                            yield dlt.mark.with_hints(table, dlt.mark.make_hints(write_disposition="append"))
-                        else:
-                            yield table
+                        yield from imported(files.add(table))
                 except BaseException:
                     run.sessions.close(wait=False)
+                    files.close()
                     raise
             run.stats.events[event_name] = count
             first = utc_date(window.start_ms) if not mark or reread_all else date.fromisoformat(mark["loaded_from"])
@@ -207,6 +221,10 @@ def umami_source(
                 "loaded_until_ms": run.as_of_ms,
             }
             log.info("%s: %d events read up to %s", event_name, count, iso(run.as_of_ms))
+        try:
+            yield from imported(files.flush())
+        finally:
+            files.close()
 
     @dlt.resource(
         name="sessions",

@@ -1,17 +1,24 @@
-"""The loader's two shortcuts for throughput must not change what it loads: the remembered
-property encodings equal a fresh encoding, and reading ahead in a thread keeps order, errors and
-early stops."""
+"""The loader's shortcuts for throughput must not change what it loads: the remembered property
+encodings equal a fresh encoding, reading ahead in a thread keeps order, errors and early stops,
+and the events' CSV files are what dlt's own CSV writer would have written."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
+from dlt.common.data_writers.writers import ArrowToCsvWriter
 
+from loader.umami.event_files import EVENT_FILE_COLUMNS, LOAD_ID_COLUMN, EventFiles
 from loader.umami.read_ahead import read_ahead
-from loader.umami.records import REDACTED, PropertiesEncoder, encode_properties
+from loader.umami.records import EVENTS_SCHEMA, REDACTED, PropertiesEncoder, encode_properties
 
 
 def _row(key: str, value: object, data_type: int = 1, created_at: str = "2026-11-19T10:00:00.000Z") -> dict:
@@ -90,3 +97,63 @@ def test_a_consumer_that_stops_early_stops_and_closes_the_producer() -> None:
     assert closed.is_set()
     assert len(produced) <= 3 + 2 + 1  # never more than the read-ahead depth past the consumer
     assert not any(t.name == "umami-read-ahead" for t in threading.enumerate())
+
+
+def _events(first: int, count: int) -> pa.Table:
+    """Events with the values CSV must survive: delimiters, quotes, newlines, unicode, nulls, ''."""
+    at = datetime(2026, 11, 19, 23, 59, 59, 999_000, tzinfo=UTC)
+    tricky = ['a,b "c"\nd', "课程访问 ✓", "", None, "'; drop table events; --"]
+    return pa.Table.from_pydict(
+        {
+            "event_id": [f"e-{first + i}" for i in range(count)],
+            "website_id": [tricky[i % 5] for i in range(count)],
+            "session_id": [tricky[(i + 1) % 5] for i in range(count)],
+            "event_name": ["course_visit"] * count,
+            "created_at": [at] * count,
+            "url_path": [tricky[(i + 2) % 5] for i in range(count)],
+            "has_data": [[True, False, None][i % 3] for i in range(count)],
+            "properties": [orjson.dumps({"shifu_bid": {"string_value": tricky[i % 5]}}).decode() for i in range(count)],
+            "loaded_at": [at] * count,
+        },
+        schema=EVENTS_SCHEMA,
+    )
+
+
+def test_event_files_are_what_dlts_own_csv_writer_writes(tmp_path: Path) -> None:
+    table = _events(0, 10)
+    files = EventFiles(tmp_path, "1763596800.123456")
+    written = [*files.add(table), *files.flush()]
+    assert [f.rows for f in written] == [10]
+    header, body = written[0].path.read_bytes().split(b"\n", 1)
+    assert [name.strip('"') for name in header.decode().split(",")] == list(EVENT_FILE_COLUMNS)
+    expected = io.BytesIO()
+    writer = ArrowToCsvWriter(expected, include_header=False)
+    writer.write_header({})
+    writer.write_data([table.append_column(LOAD_ID_COLUMN, pa.array(["1763596800.123456"] * 10))])
+    writer.write_footer()
+    assert body == expected.getvalue()
+    files.close()
+    assert not files.directory.exists()
+
+
+def test_event_files_are_cut_after_rows_per_file_and_hold_every_row_once(tmp_path: Path) -> None:
+    (tmp_path / "event-files-left-by-a-killed-run").mkdir()
+    files = EventFiles(tmp_path, "1.5", rows_per_file=5)
+    assert [p.name for p in tmp_path.iterdir()] == [files.directory.name]  # the stale directory is gone
+    written = []
+    for first in range(0, 12, 3):  # four tables of 3 rows
+        written += files.add(_events(first, 3))
+        written += files.add(_events(0, 0))  # an empty table writes nothing
+    written += files.flush()
+    assert [f.rows for f in written] == [6, 6]  # whole tables: a file is cut once it holds 5 rows or more
+    rows = []
+    for file in written:
+        with file.path.open(newline="") as text:
+            in_file = list(csv.reader(text))[1:]
+        assert len(in_file) == file.rows
+        rows += in_file
+    assert sorted(row[0] for row in rows) == sorted(f"e-{i}" for i in range(12))
+    assert {row[-1] for row in rows} == {"1.5"} and {len(row) for row in rows} == {len(EVENT_FILE_COLUMNS)}
+    files.close()
+    with pytest.raises(ValueError, match="rows_per_file"):
+        EventFiles(tmp_path, "1.5", rows_per_file=0)

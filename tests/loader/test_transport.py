@@ -1,8 +1,10 @@
 """The client's urllib3 transport: what requests gave it (proxy settings from the environment,
-``requests`` answers and exceptions) and the event-data page asked for beside its events page."""
+``requests`` answers and exceptions); the event-data page asked for beside its events page, and
+the pages of several slices asked for at once."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime
@@ -107,3 +109,33 @@ def test_a_slice_cut_from_a_split_asks_for_its_event_data_while_its_events_are_r
     cut = [(start, end) for _, start, end in events if start >= events[0][2]]
     overlapping = [data for data in event_data if any(data[1] < end and start < data[2] for start, end in cut)]
     assert len(overlapping) == len(event_data) >= 2
+
+
+def _most_at_once(spans: list[tuple[float, float]]) -> int:
+    moments = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans], key=lambda m: (m[0], m[1]))
+    most = now = 0
+    for _, step in moments:
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize("slices_ahead", [1, 3])
+def test_the_pages_of_up_to_slices_ahead_slices_are_in_flight_and_slices_come_oldest_first(
+    contract_site: UmamiSite, slices_ahead: int
+) -> None:
+    sim = contract_site.sim
+    client = _RecordingClient(ClientSettings(api_url=sim.base_url, username=sim.username, password=sim.password))
+    until = int(datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+    features = detect_features(client, contract_site.website_id, until)
+    reader = SliceReader(client, contract_site.website_id, features, page_size=10, slices_ahead=slices_ahead)
+    window = Slice(int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000), until)
+    sim.add_fault(Fault("latency", count=None, path="/events", latency_ms=100))
+    client.log.clear()
+    read = list(reader.read("course_visit", window))
+    pieces = [piece.slice for piece in read]
+    assert len(pieces) >= 4
+    assert pieces[0].start_ms == window.start_ms and pieces[-1].end_ms == window.end_ms
+    assert all(a.end_ms + 1 == b.start_ms for a, b in itertools.pairwise(pieces))  # in order, no gap
+    events = [(start, end) for name, start, end in client.log if name == "events"]
+    assert _most_at_once(events) == slices_ahead
