@@ -16,7 +16,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,19 +109,19 @@ class SliceReader:
         page_size: int = 10_000,
         max_attempts: int = 5,
         progress_every_s: float = 10.0,
-        slices_ahead: int = 3,
+        slices_at_once: int = 3,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        if slices_ahead < 1:
-            raise ValueError("slices_ahead must be at least 1")
+        if slices_at_once < 1:
+            raise ValueError("slices_at_once must be at least 1")
         self.client = client
         self.base = f"/websites/{website_id}"
         self.features = features
         self.page_size = page_size
         self.max_attempts = max_attempts
         self.progress_every_s = progress_every_s
-        self.slices_ahead = slices_ahead
+        self.slices_at_once = slices_at_once
 
     # -- one page -------------------------------------------------------------------------
     def _page(self, endpoint: str, event_name: str, piece: Slice, page_size: int) -> tuple[list[Any], int]:
@@ -174,26 +174,32 @@ class SliceReader:
     ) -> Iterator[tuple[Slice, list, Future | None]]:
         """Verified (slice, event rows, event-data being read or None) triples covering ``window``, oldest first.
 
-        The pages of up to ``slices_ahead`` slices are asked for at once, ahead of their turn, so the
-        server does not wait for the loader. A slice cut from a split is sized to fit a page: its
-        events and event-data pages are asked for together. The first window's size is unknown: it
-        is read alone (its events page first).
+        The pages of up to ``slices_at_once`` slices are asked for at once, ahead of their turn, and
+        kept until it comes (the slice handed over counts): the server does not wait for the
+        loader, and a slow consumer makes the reader hold no more. A slice cut from a split is
+        sized to fit a page: its events and event-data pages are asked for together. The first
+        window's size is unknown: it is read alone (its events page first). When a slice must be
+        split again, its parts go first, the first of them asked for at once besides the slices
+        already asked for.
         """
         queue: deque[_Planned] = deque([_Planned(window, fits=False)])
+
+        def ask(planned: _Planned) -> None:
+            planned.events = pool.submit(self._read_whole, "events", "id", event_name, planned.piece)
+            if planned.fits and self.features.event_data_list:
+                planned.data = pool.submit(self._read_whole, "event-data", "eventId", event_name, planned.piece)
+
         while queue:
-            busy = sum(planned.busy() for planned in queue)
+            asked = sum(planned.events is not None for planned in queue)
             for planned in queue:
-                if busy >= self.slices_ahead:
+                if asked >= self.slices_at_once:
                     break
                 if planned.events is None:
-                    planned.events = pool.submit(self._read_whole, "events", "id", event_name, planned.piece)
-                    if planned.fits and self.features.event_data_list:
-                        planned.data = pool.submit(self._read_whole, "event-data", "eventId", event_name, planned.piece)
-                    busy += 1
-            if queue[0].events is None:  # a slice split again: its parts wait for a free slot
-                wait([f for planned in queue for f in planned.futures() if not f.done()], return_when=FIRST_COMPLETED)
-                continue
+                    ask(planned)
+                    asked += 1
             planned = queue.popleft()
+            if planned.events is None:  # the parts of a slice split again, behind slices already asked for
+                ask(planned)
             rows, count = planned.events.result()
             if rows is None:
                 if planned.data is not None:
@@ -232,7 +238,7 @@ class SliceReader:
     # -- public API ----------------------------------------------------------------------------
     def read(self, event_name: str, window: Slice) -> Iterator[SliceData]:
         """Every event of ``event_name`` in ``window``, with its properties, in verified slices."""
-        pool = ThreadPoolExecutor(max_workers=2 * self.slices_ahead, thread_name_prefix="umami-pages")
+        pool = ThreadPoolExecutor(max_workers=2 * (self.slices_at_once + 1), thread_name_prefix="umami-pages")
         try:
             yield from self._read(event_name, window, pool)
         finally:
@@ -300,13 +306,6 @@ class _Planned:
     fits: bool
     events: Future | None = None
     data: Future | None = None
-
-    def futures(self) -> list[Future]:
-        return [f for f in (self.events, self.data) if f is not None]
-
-    def busy(self) -> bool:
-        """Whether a page of this slice is being read."""
-        return any(not f.done() for f in self.futures())
 
 
 class _Mismatch(Exception):

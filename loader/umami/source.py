@@ -66,14 +66,14 @@ class _Run:
         website_id: str,
         as_of: datetime,
         page_size: int,
-        slices_ahead: int,
+        slices_at_once: int,
         known_sessions: KnownSessions | None,
     ) -> None:
         self.client = UmamiClient(settings)
         self.website_id = website_id
         self.as_of_ms = to_ms(as_of)
         self.page_size = page_size
-        self.slices_ahead = slices_ahead
+        self.slices_at_once = slices_at_once
         self._features: Features | None = None
         self.sessions = SessionFetcher(self.client, website_id, known_sessions)
         self.stats = LoadStats(
@@ -93,7 +93,7 @@ class _Run:
 
     def reader(self) -> SliceReader:
         return SliceReader(
-            self.client, self.website_id, self.features, page_size=self.page_size, slices_ahead=self.slices_ahead
+            self.client, self.website_id, self.features, page_size=self.page_size, slices_at_once=self.slices_at_once
         )
 
 
@@ -116,7 +116,7 @@ def umami_source(
     lookback_days: int = 3,
     windows: Sequence[str] = ("last_30_days",),
     page_size: int = 10_000,
-    slices_ahead: int = 3,
+    slices_at_once: int = 3,
     reread_all: bool = False,
     known_sessions: Any = None,
     events_present: Any = None,
@@ -128,7 +128,7 @@ def umami_source(
     ``known_sessions(ids) -> set`` says which session ids the warehouse already holds (they are
     never fetched again); ``events_present() -> bool`` whether its events table holds any row
     (when it holds none, the events are appended instead of merged); ``stats_sink(stats)``
-    receives this run's :class:`LoadStats` at once. The pages of up to ``slices_ahead`` time slices
+    receives this run's :class:`LoadStats` at once. The pages of up to ``slices_at_once`` time slices
     are asked for at once (each slice: its events page and its event-data page).
     """
     as_of = as_of or default_as_of()
@@ -139,8 +139,8 @@ def umami_source(
         raise ValueError(f"as_of {as_of.isoformat()} is in the future: only closed windows can be read")
     if lookback_days < 0:
         raise ValueError("lookback_days must be 0 or more")
-    if slices_ahead < 1:
-        raise ValueError("slices_ahead must be 1 or more")
+    if slices_at_once < 1:
+        raise ValueError("slices_at_once must be 1 or more")
     for window_type in windows:
         aggregate_window(window_type, 0)  # validates the name
     settings = ClientSettings(
@@ -149,7 +149,7 @@ def umami_source(
     # Every timestamp reaches dlt as a datetime. A string that looks like one (a property value such
     # as "2026-11-01T08:00:00Z") stays text: dlt would otherwise type a new column from its first value.
     dlt.current.source_schema().remove_type_detection("iso_timestamp")
-    run = _Run(settings, website_id, as_of, page_size, slices_ahead, known_sessions)
+    run = _Run(settings, website_id, as_of, page_size, slices_at_once, known_sessions)
     if stats_sink is not None:
         stats_sink(run.stats)
     rejected: list[dict[str, Any]] = []

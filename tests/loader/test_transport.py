@@ -68,10 +68,13 @@ class _RecordingClient(UmamiClient):
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
         self.log: list[tuple[str, float, float]] = []
+        self.asked: list[tuple[str, int]] = []  # (endpoint, startAt) in the order the requests started
         self._log_lock = threading.Lock()
 
     def get(self, path, params=None, *, decode=None):  # type: ignore[no-untyped-def]
         started = time.monotonic()
+        with self._log_lock:
+            self.asked.append((path.rsplit("/", 1)[-1], (params or {}).get("startAt", -1)))
         try:
             return super().get(path, params, decode=decode)
         finally:
@@ -120,22 +123,41 @@ def _most_at_once(spans: list[tuple[float, float]]) -> int:
     return most
 
 
-@pytest.mark.parametrize("slices_ahead", [1, 3])
-def test_the_pages_of_up_to_slices_ahead_slices_are_in_flight_and_slices_come_oldest_first(
-    contract_site: UmamiSite, slices_ahead: int
-) -> None:
-    sim = contract_site.sim
+def _slice_reader(site: UmamiSite, slices_at_once: int) -> tuple[_RecordingClient, SliceReader, Slice]:
+    sim = site.sim
     client = _RecordingClient(ClientSettings(api_url=sim.base_url, username=sim.username, password=sim.password))
     until = int(datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
-    features = detect_features(client, contract_site.website_id, until)
-    reader = SliceReader(client, contract_site.website_id, features, page_size=10, slices_ahead=slices_ahead)
-    window = Slice(int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000), until)
-    sim.add_fault(Fault("latency", count=None, path="/events", latency_ms=100))
+    features = detect_features(client, site.website_id, until)
+    reader = SliceReader(client, site.website_id, features, page_size=10, slices_at_once=slices_at_once)
     client.log.clear()
+    client.asked.clear()
+    return client, reader, Slice(int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000), until)
+
+
+def test_the_pages_of_several_slices_are_asked_for_at_once(contract_site: UmamiSite) -> None:
+    client, reader, window = _slice_reader(contract_site, slices_at_once=3)
+    contract_site.sim.add_fault(Fault("latency", count=None, path="/events", latency_ms=100))
     read = list(reader.read("course_visit", window))
-    pieces = [piece.slice for piece in read]
+    assert len(read) >= 4
+    events = [(start, end) for name, start, end in client.log if name == "events"]
+    # three slices asked for ahead, and the first part of a slice split again besides them
+    assert 3 <= _most_at_once(events) <= 4
+
+
+@pytest.mark.parametrize("slices_at_once", [1, 3])
+def test_a_slow_consumer_gets_every_slice_in_order_and_the_reader_holds_at_most_slices_at_once(
+    contract_site: UmamiSite, slices_at_once: int
+) -> None:
+    client, reader, window = _slice_reader(contract_site, slices_at_once)
+    pieces, ahead = [], []
+    for piece in reader.read("course_visit", window):
+        time.sleep(0.05)  # the server is faster than this consumer
+        pieces.append(piece.slice)
+        with client._log_lock:
+            asked = {start for name, start in client.asked if name == "events"}
+        ahead.append(sum(start > piece.slice.end_ms for start in asked))
     assert len(pieces) >= 4
     assert pieces[0].start_ms == window.start_ms and pieces[-1].end_ms == window.end_ms
     assert all(a.end_ms + 1 == b.start_ms for a, b in itertools.pairwise(pieces))  # in order, no gap
-    events = [(start, end) for name, start, end in client.log if name == "events"]
-    assert _most_at_once(events) == slices_ahead
+    # the slice handed over and those asked for after it: never more than slices_at_once
+    assert max(ahead) + 1 == slices_at_once

@@ -1,4 +1,4 @@
-"""Pure functions of the loader: windows, slicing, property encoding and redaction."""
+"""Pure functions of the loader: windows, slicing, property encoding and redaction; source arguments."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from loader.umami import umami_source
 from loader.umami.client import ClientSettings, display_url
 from loader.umami.errors import UmamiPermanentError
 from loader.umami.reader import Slice
@@ -163,3 +164,14 @@ def test_client_settings_need_credentials_and_urls_hide_userinfo() -> None:
         ClientSettings(api_url="http://x/api")
     assert ClientSettings(api_url="https://api.umami.is/v1", api_key="k").requests_per_window == 50
     assert display_url("https://user:pw@umami.example.com:8443/api?x=1") == "https://umami.example.com:8443/api"
+
+
+def test_slices_at_once_comes_from_the_argument_or_dlt_config_and_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = {"api_url": "http://127.0.0.1:9/api", "website_id": "w", "username": "u", "password": "p"}
+    with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
+        umami_source(**settings, slices_at_once=0)
+    monkeypatch.setenv("SOURCES__UMAMI__SLICES_AT_ONCE", "0")
+    with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
+        umami_source(**settings)
