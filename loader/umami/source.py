@@ -177,54 +177,53 @@ def umami_source(
                 yield dlt.mark.with_file_import(str(file.path), "csv", file.rows, hints=hints)
                 file.path.unlink()
 
-        for event_name in dict.fromkeys(event_names):
-            mark = state.get(event_name, {})
-            start_ms = read_start_ms(
-                as_of_ms=run.as_of_ms,
-                start_date=start_date,
-                default_start_date=DEFAULT_START_DATE,
-                loaded_from=None if reread_all or not mark else date.fromisoformat(mark["loaded_from"]),
-                loaded_until_ms=None if reread_all or not mark else mark["loaded_until_ms"],
-                lookback_days=lookback_days,
-            )
-            window = Slice(start_ms, run.as_of_ms)
-            run.stats.windows[event_name] = (iso(window.start_ms), iso(window.end_ms))
-            log.info(
-                "reading %s events in %s from %s website %s",
-                event_name,
-                window,
-                run.stats.api_url,
-                website_id,
-            )
-            count = 0
-            if window.start_ms <= window.end_ms:
-                try:
-                    for piece in read_ahead(reader.read(event_name, window)):
-                        valid, bad = records.split_valid(piece.events)
-                        for row, reason in bad:
-                            rejected.append(_rejection(run, "events", reason, row))
-                        if not valid:
-                            continue
-                        properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
-                        count += len(valid)
-                        table = records.events_table(valid, properties, loaded_at)
-                        run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
-                        yield from imported(files.add(table))
-                except BaseException:
-                    run.sessions.close(wait=False)
-                    files.close()
-                    raise
-            run.stats.events[event_name] = count
-            first = utc_date(window.start_ms) if not mark or reread_all else date.fromisoformat(mark["loaded_from"])
-            state[event_name] = {
-                "loaded_from": min(first, utc_date(window.start_ms)).isoformat(),
-                "loaded_until_ms": run.as_of_ms,
-            }
-            log.info("%s: %d events read up to %s", event_name, count, iso(run.as_of_ms))
         try:
+            for event_name in dict.fromkeys(event_names):
+                mark = state.get(event_name, {})
+                start_ms = read_start_ms(
+                    as_of_ms=run.as_of_ms,
+                    start_date=start_date,
+                    default_start_date=DEFAULT_START_DATE,
+                    loaded_from=None if reread_all or not mark else date.fromisoformat(mark["loaded_from"]),
+                    loaded_until_ms=None if reread_all or not mark else mark["loaded_until_ms"],
+                    lookback_days=lookback_days,
+                )
+                window = Slice(start_ms, run.as_of_ms)
+                run.stats.windows[event_name] = (iso(window.start_ms), iso(window.end_ms))
+                log.info(
+                    "reading %s events in %s from %s website %s",
+                    event_name,
+                    window,
+                    run.stats.api_url,
+                    website_id,
+                )
+                count = 0
+                if window.start_ms <= window.end_ms:
+                    try:
+                        for piece in read_ahead(reader.read(event_name, window)):
+                            valid, bad = records.split_valid(piece.events)
+                            for row, reason in bad:
+                                rejected.append(_rejection(run, "events", reason, row))
+                            if not valid:
+                                continue
+                            properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
+                            count += len(valid)
+                            table = records.events_table(valid, properties, loaded_at)
+                            run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
+                            yield from imported(files.add(table))
+                    except BaseException:
+                        run.sessions.close(wait=False)
+                        raise
+                run.stats.events[event_name] = count
+                first = utc_date(window.start_ms) if not mark or reread_all else date.fromisoformat(mark["loaded_from"])
+                state[event_name] = {
+                    "loaded_from": min(first, utc_date(window.start_ms)).isoformat(),
+                    "loaded_until_ms": run.as_of_ms,
+                }
+                log.info("%s: %d events read up to %s", event_name, count, iso(run.as_of_ms))
             yield from imported(files.flush())
         finally:
-            files.close()
+            files.close()  # what dlt has not linked yet, on any error
 
     @dlt.resource(
         name="sessions",

@@ -52,7 +52,7 @@ def test_numeric_and_unicode_values_keep_their_type(contract_site, fresh_databas
     assert without_data == 1  # the course_visit sent with no data at all is loaded too
 
 
-def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehouse, load_site) -> None:
+def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehouse, load_site, home_dir) -> None:
     first_load = load_site(contract_site, fresh_database)
     first = raw_snapshot(fresh_database)
     first_counted = _counted(fresh_database, first_load)
@@ -65,6 +65,7 @@ def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehou
     assert raw_snapshot(fresh_database) == first
     assert again.stats.sessions_fetched == 0  # sessions are fetched once per id, never again
     assert contract_site.sim.request_count("/sessions/") == 13
+    assert not list(home_dir.rglob("event-files-*"))  # the events' CSV files live in the load packages only
 
 
 def _staged_events(warehouse: Warehouse) -> bool:
