@@ -119,7 +119,8 @@ class SlidingWindowThrottle:
 class UmamiClient:
     """GET and POST against one Umami API base URL, with authentication and retries."""
 
-    def __init__(self, settings: ClientSettings) -> None:
+    def __init__(self, settings: ClientSettings, *, connections: int = 8) -> None:
+        """``connections``: how many threads may send at once (each keeps a connection open)."""
         self.settings = settings
         self.base_url = settings.api_url.rstrip("/")
         self.requests_made = 0
@@ -138,6 +139,7 @@ class UmamiClient:
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
             user_agent="course-analytics-loader",
+            connections=connections,
         )
         # ``wraps`` gives every call its own copy of the retry state: safe from several threads
         self._send_with_retries = self._build_retrying().wraps(self._attempt)

@@ -97,6 +97,12 @@ def detect_features(client: UmamiClient, website_id: str, until_ms: int) -> Feat
     return Features(event_data_list=event_data_list)
 
 
+def page_threads(slices_at_once: int) -> int:
+    """Threads a ``SliceReader`` sends from: two pages per slice asked for, and the part of a slice
+    split again asked for besides them."""
+    return 2 * (slices_at_once + 1)
+
+
 class SliceReader:
     """Reads every event of one name in a time range, slice by slice, each slice verified."""
 
@@ -238,7 +244,7 @@ class SliceReader:
     # -- public API ----------------------------------------------------------------------------
     def read(self, event_name: str, window: Slice) -> Iterator[SliceData]:
         """Every event of ``event_name`` in ``window``, with its properties, in verified slices."""
-        pool = ThreadPoolExecutor(max_workers=2 * (self.slices_at_once + 1), thread_name_prefix="umami-pages")
+        pool = ThreadPoolExecutor(max_workers=page_threads(self.slices_at_once), thread_name_prefix="umami-pages")
         try:
             yield from self._read(event_name, window, pool)
         finally:

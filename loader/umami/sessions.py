@@ -16,13 +16,14 @@ from typing import Any
 from loader.umami.client import UmamiClient
 
 KnownSessions = Callable[[list[str]], set[str]]
+SESSION_THREADS = 4
 
 
 class SessionFetcher:
     """Fetches each session id once, ``workers`` at a time; ``rows()`` waits for all of them."""
 
     def __init__(
-        self, client: UmamiClient, website_id: str, known: KnownSessions | None = None, workers: int = 4
+        self, client: UmamiClient, website_id: str, known: KnownSessions | None = None, workers: int = SESSION_THREADS
     ) -> None:
         self.client = client
         self.website_id = website_id

@@ -19,8 +19,8 @@ from loader.umami.client import ClientSettings, UmamiClient, display_url
 from loader.umami.errors import UnexpectedAnswerError
 from loader.umami.event_files import EVENT_FILE_COLUMNS, EventFile, EventFiles
 from loader.umami.read_ahead import read_ahead
-from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso
-from loader.umami.sessions import KnownSessions, SessionFetcher
+from loader.umami.reader import Features, Slice, SliceReader, detect_features, iso, page_threads
+from loader.umami.sessions import SESSION_THREADS, KnownSessions, SessionFetcher
 from loader.umami.windows import aggregate_window, read_start_ms, to_ms, utc_date
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ class _Run:
         slices_at_once: int,
         known_sessions: KnownSessions | None,
     ) -> None:
-        self.client = UmamiClient(settings)
+        # one connection per thread that sends: the page readers, the session fetchers, this thread
+        self.client = UmamiClient(settings, connections=page_threads(slices_at_once) + SESSION_THREADS + 1)
         self.website_id = website_id
         self.as_of_ms = to_ms(as_of)
         self.page_size = page_size

@@ -33,19 +33,20 @@ from urllib3.exceptions import (
 )
 
 MAX_REDIRECTS = 5
-# connections kept per host: the main thread, the read-ahead, the event-data prefetch and the
-# four session fetchers (loader/umami/sessions.py) each hold at most one at a time
-POOL_SIZE = 8
 
 
 class Transport:
     """Sends one HTTP request (no retries: the client retries); thread-safe, pooled keep-alive."""
 
-    def __init__(self, base_url: str, *, connect_timeout: float, read_timeout: float, user_agent: str) -> None:
+    def __init__(
+        self, base_url: str, *, connect_timeout: float, read_timeout: float, user_agent: str, connections: int
+    ) -> None:
+        """``connections`` are kept open to the server: one for each thread that may send at once
+        (urllib3 discards, with a warning, a connection that does not fit back in the pool)."""
         self.user_agent = user_agent
         scheme = urlsplit(base_url).scheme
         settings: dict[str, Any] = {
-            "maxsize": POOL_SIZE,
+            "maxsize": connections,
             "timeout": urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             # only redirects are followed here; every other retry is the client's
             "retries": urllib3.Retry(total=None, connect=0, read=0, other=0, redirect=MAX_REDIRECTS),

@@ -5,6 +5,7 @@ the pages of several slices asked for at once."""
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from flows.warehouse import Warehouse
 from loader.umami.client import ClientSettings, UmamiClient
 from loader.umami.reader import Slice, SliceReader, detect_features
 from loader.umami.transport import Transport
@@ -20,7 +22,7 @@ from umami_sim import Fault
 
 
 def _transport(url: str) -> Transport:
-    return Transport(url, connect_timeout=2.0, read_timeout=2.0, user_agent="test")
+    return Transport(url, connect_timeout=2.0, read_timeout=2.0, user_agent="test", connections=8)
 
 
 def test_answers_are_requests_responses_with_status_headers_and_body(contract_site: UmamiSite) -> None:
@@ -57,7 +59,7 @@ def test_no_answer_is_a_requests_connection_error_or_timeout(contract_site: Umam
     contract_site.sim.add_fault(Fault("timeout", path="/heartbeat", hold_s=3.0))
     url = contract_site.sim.base_url
     with pytest.raises(requests.ReadTimeout):
-        Transport(url, connect_timeout=2.0, read_timeout=0.5, user_agent="test").send(
+        Transport(url, connect_timeout=2.0, read_timeout=0.5, user_agent="test", connections=8).send(
             "GET", url + "/heartbeat", headers={}
         )
 
@@ -161,3 +163,32 @@ def test_a_slow_consumer_gets_every_slice_in_order_and_the_reader_holds_at_most_
     assert all(a.end_ms + 1 == b.start_ms for a, b in itertools.pairwise(pieces))  # in order, no gap
     # the slice handed over and those asked for after it: never more than slices_at_once
     assert max(ahead) + 1 == slices_at_once
+
+
+@pytest.mark.parametrize(("connections", "discarded"), [(12, False), (4, True)])
+def test_threads_sending_at_once_each_keep_a_pooled_connection(
+    contract_site: UmamiSite, caplog: pytest.LogCaptureFixture, connections: int, discarded: bool
+) -> None:
+    sim = contract_site.sim
+    settings = ClientSettings(api_url=sim.base_url, username=sim.username, password=sim.password)
+    client = UmamiClient(settings, connections=connections)
+    client.get(f"/websites/{contract_site.website_id}")  # logs in first
+    sim.add_fault(Fault("latency", count=None, path="/websites/", latency_ms=100))
+    threads = [threading.Thread(target=client.get, args=(f"/websites/{contract_site.website_id}",)) for _ in range(12)]
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert any("Connection pool is full" in r.getMessage() for r in caplog.records) is discarded
+
+
+def test_a_load_keeps_a_connection_for_each_thread_that_sends(
+    contract_site: UmamiSite, fresh_database: Warehouse, load_site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Page readers and session fetchers all sending at once (every answer held 50 ms)."""
+    contract_site.sim.add_fault(Fault("latency", count=None, path="/", latency_ms=50))
+    with caplog.at_level(logging.WARNING, logger="urllib3.connectionpool"):
+        result = load_site(contract_site, fresh_database, page_size=3)
+    assert result.rows["events"] == 51
+    assert not [r for r in caplog.records if "Connection pool is full" in r.getMessage()]
