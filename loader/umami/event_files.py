@@ -2,8 +2,9 @@
 
 Yielded as Arrow tables, the events would be written by dlt's extract step as Parquet, then read
 back and rewritten as CSV by its normalize step (PostgreSQL loads CSV with ``COPY``): at a million
-events that rewrite took 6 s, after the reading. Written here, the CSV is produced while the next
-pages are being read, and normalize only links the files into the load package.
+events that rewrite took 6 s, after the reading. Written here, with the same dlt CSV writer (and
+so the same CSV settings, ``DATA_WRITER__…``), the CSV is produced while the next pages are being
+read, and normalize only links the files into the load package.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
+from dlt.common.data_writers.writers import ArrowToCsvWriter
 from dlt.common.schema.utils import dlt_load_id_column
 
 from loader.umami.records import EVENTS_SCHEMA
@@ -37,10 +38,8 @@ EVENT_FILE_COLUMNS: dict[str, dict[str, Any]] = {
     "loaded_at": {"data_type": "timestamp", "precision": 3},
     LOAD_ID_COLUMN: dlt_load_id_column(),
 }
+_COLUMNS_SCHEMA = {name: {"name": name, **column} for name, column in EVENT_FILE_COLUMNS.items()}
 _PREFIX = "event-files-"
-# dlt's CSV dialect for PostgreSQL: comma, a header line (its COPY job reads the column names from
-# it), strings quoted, null as an empty field.
-_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=True, delimiter=",", quoting_style="needed")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ class EventFiles:
         self.directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=parent))
         self.load_id = load_id
         self.rows_per_file = rows_per_file
-        self._writer: pa_csv.CSVWriter | None = None
+        self._file: IO[bytes] | None = None
+        self._writer: ArrowToCsvWriter | None = None
         self._path: Path | None = None
         self._rows = 0
         self._count = 0
@@ -77,10 +77,12 @@ class EventFiles:
         if self._writer is None:
             self._count += 1
             self._path = self.directory / f"events.{self._count}.csv"
-            self._writer = pa_csv.CSVWriter(str(self._path), FILES_SCHEMA, write_options=_WRITE_OPTIONS)
+            self._file = self._path.open("wb")
+            self._writer = ArrowToCsvWriter(self._file)
+            self._writer.write_header(_COLUMNS_SCHEMA)
             self._rows = 0
         load_ids = pa.array([self.load_id] * table.num_rows, pa.string())
-        self._writer.write_table(table.append_column(FILES_SCHEMA.field(LOAD_ID_COLUMN), load_ids))
+        self._writer.write_data([table.append_column(FILES_SCHEMA.field(LOAD_ID_COLUMN), load_ids)])
         self._rows += table.num_rows
         if self._rows >= self.rows_per_file:
             yield self._finish()
@@ -91,13 +93,19 @@ class EventFiles:
             yield self._finish()
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._close_file()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _finish(self) -> EventFile:
         assert self._writer is not None and self._path is not None
-        self._writer.close()
-        self._writer = None
+        self._writer.write_footer()
+        self._close_file()
         return EventFile(self._path, self._rows)
+
+    def _close_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None

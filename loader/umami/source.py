@@ -69,8 +69,9 @@ class _Run:
         slices_at_once: int,
         known_sessions: KnownSessions | None,
     ) -> None:
-        # one connection per thread that sends: the page readers, the session fetchers, this thread
-        self.client = UmamiClient(settings, connections=page_threads(slices_at_once) + SESSION_THREADS + 1)
+        # one connection per thread that sends: the page readers, the session fetchers, the
+        # read-ahead thread (a slice read again, per-event properties on Umami v3.0) and this one
+        self.client = UmamiClient(settings, connections=page_threads(slices_at_once) + SESSION_THREADS + 2)
         self.website_id = website_id
         self.as_of_ms = to_ms(as_of)
         self.page_size = page_size
