@@ -10,6 +10,9 @@ A fault applies to the next ``count`` requests whose path contains ``path`` (eve
 * ``malformed``: answer 200 with a truncated JSON body;
 * ``short_page``: a list answer silently loses ``drop_rows`` rows (``count`` still says all);
   only lists that have rows consume it;
+* ``bad_rows``: ``patch_rows`` rows of a list answer get the fields of ``patch`` (an object; a
+  ``null`` value sets the field to null), as a broken proxy or a changed API might send them;
+  only lists that have rows consume it;
 * ``token_expiry``: every bearer token issued so far stops working; this request gets 401.
 
 Besides ``latency`` at most one fault fires per request (the first matching one, in the order
@@ -22,7 +25,7 @@ import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, fields, replace
 
-KINDS = ("latency", "status", "reset", "timeout", "malformed", "short_page", "token_expiry")
+KINDS = ("latency", "status", "reset", "timeout", "malformed", "short_page", "bad_rows", "token_expiry")
 RESPONSE_KINDS = ("status", "reset", "timeout", "malformed", "token_expiry")
 
 
@@ -36,10 +39,16 @@ class Fault:
     retry_after: int = 1
     hold_s: float = 30.0
     drop_rows: int = 1
+    patch: dict[str, object] | None = None
+    patch_rows: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.kind == "bad_rows" and not (isinstance(self.patch, dict) and self.patch):
+            raise ValueError("a bad_rows fault needs patch: an object of the fields to set")
+        if self.patch_rows < 1:
+            raise ValueError("patch_rows must be at least 1")
         if self.count is not None and self.count < 1:
             raise ValueError("count must be at least 1, or None for until cleared")
 

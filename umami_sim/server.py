@@ -86,6 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
             response = app.handle(request)
             if response.status == 200 and faults.has(url.path, "short_page"):
                 response = _shorten(response, url.path, app)
+            if response.status == 200 and faults.has(url.path, "bad_rows"):
+                response = _spoil(response, url.path, app)
             self._answer(response)
         elif fault.kind == "reset":
             self._reset()
@@ -125,17 +127,37 @@ def _fault_response(fault: Fault, app: App) -> Response:
     return response
 
 
+def _rows(response: Response) -> tuple[object, list[object] | None]:
+    """A JSON answer's body and its list of rows (``data``, or the body itself), if it has rows."""
+    if response.content_type != JSON_TYPE:
+        return None, None
+    body = json.loads(response.body)
+    rows = body.get("data") if isinstance(body, dict) else body
+    return body, rows if isinstance(rows, list) and rows else None
+
+
 def _shorten(response: Response, path: str, app: App) -> Response:
     """Drop rows from a list answer, keeping its ``count`` (the short-page fault)."""
-    if response.content_type != JSON_TYPE:
-        return response
-    body = json.loads(response.body)
-    rows = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(rows, list) or not rows:
+    body, rows = _rows(response)
+    if not isinstance(body, dict) or rows is None:
         return response
     fault = app.faults.take(path, ("short_page",))
     if fault is None:
         return response
     keep = sorted(app.rng.sample(range(len(rows)), max(0, len(rows) - fault.drop_rows)))
     body["data"] = [rows[i] for i in keep]
+    return json_response(body)
+
+
+def _spoil(response: Response, path: str, app: App) -> Response:
+    """Set the fault's ``patch`` fields on some rows of a list answer (the bad-rows fault)."""
+    body, rows = _rows(response)
+    if rows is None:
+        return response
+    fault = app.faults.take(path, ("bad_rows",))
+    if fault is None or fault.patch is None:
+        return response
+    for i in app.rng.sample(range(len(rows)), min(len(rows), fault.patch_rows)):
+        row = rows[i]
+        rows[i] = {**row, **fault.patch} if isinstance(row, dict) else row
     return json_response(body)

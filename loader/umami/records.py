@@ -96,6 +96,43 @@ def encode_properties(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
     return properties
 
 
+def count_value(value: Any) -> int | None:
+    """A count as Umami prints it (a number, or a string of digits in some answers), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def stats_counts(body: Any) -> dict[str, int] | None:
+    """``events``, ``visitors`` and ``visits`` of an ``/events/stats`` answer; None when one is not a count."""
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        return None
+    counts: dict[str, int] = {}
+    for name in ("events", "visitors", "visits"):
+        value = count_value(data.get(name))
+        if value is None:
+            return None
+        counts[name] = value
+    return counts
+
+
+def property_value_problem(item: Any) -> str | None:
+    """Why a row of ``/event-data/values`` cannot be stored (None when it can)."""
+    if not isinstance(item, Mapping):
+        return "not_an_object"
+    value = item.get("value")
+    if value is None:
+        return "missing_value"
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return "value_not_text"
+    if count_value(item.get("total")) is None:
+        return "bad_total"
+    return None
+
+
 EVENT_COLUMNS = ("event_id", "website_id", "session_id", "event_name", "created_at", "url_path", "has_data")
 
 EVENTS_SCHEMA = pa.schema(

@@ -253,8 +253,8 @@ def umami_source(
             for event_name in AGGREGATE_EVENT_NAMES:
                 params = {"startAt": w.start_ms, "endAt": w.end_ms, "event": event_name}
                 body = run.client.get(f"/websites/{website_id}/events/stats", params)
-                data = body.get("data") if isinstance(body, dict) else None
-                if not isinstance(data, dict):
+                counts = records.stats_counts(body)
+                if counts is None:
                     raise UnexpectedAnswerError(f"events/stats answered {str(body)[:200]}")
                 rows.append(
                     {
@@ -264,9 +264,7 @@ def umami_source(
                         "window_end_date": w.end_date,
                         "start_at": _dt(w.start_ms),
                         "end_at": _dt(w.end_ms),
-                        "events": int(data.get("events") or 0),
-                        "visitors": int(data.get("visitors") or 0),
-                        "visits": int(data.get("visits") or 0),
+                        **counts,
                         "synced_at": synced_at,
                     }
                 )
@@ -296,6 +294,11 @@ def umami_source(
                     if not isinstance(body, list):
                         raise UnexpectedAnswerError(f"event-data/values answered {str(body)[:200]}")
                     for item in body:
+                        problem = records.property_value_problem(item)
+                        if problem is not None:
+                            payload = item if isinstance(item, dict) else {"value": item}
+                            rejected.append(_rejection(run, "event-data/values", problem, payload))
+                            continue
                         rows.append(
                             {
                                 "window_type": window_type,
@@ -305,8 +308,8 @@ def umami_source(
                                 "end_at": _dt(w.end_ms),
                                 "event_name": event_name,
                                 "property_name": prop,
-                                "value": str(item.get("value")),
-                                "total": int(item.get("total") or 0),
+                                "value": str(item["value"]),
+                                "total": records.count_value(item["total"]),
                                 "synced_at": synced_at,
                             }
                         )

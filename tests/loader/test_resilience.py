@@ -26,6 +26,7 @@ TRANSIENT_FAULTS = {
     "malformed JSON": Fault("malformed", count=2),
     "short page of events": Fault("short_page", count=2, path="/events", drop_rows=1),
     "short page of event-data": Fault("short_page", count=2, path="/event-data", drop_rows=2),
+    "events without ids": Fault("bad_rows", count=2, path="/events", patch={"id": None}, patch_rows=2),
 }
 
 
@@ -52,8 +53,9 @@ def test_transient_faults_end_in_complete_data(
     [
         Fault("status", count=None, status=503, path="/events"),
         Fault("short_page", count=None, path="/events"),
+        Fault("bad_rows", count=None, path="/events", patch={"id": None}, patch_rows=2),
     ],
-    ids=["endless 503", "endless short pages"],
+    ids=["endless 503", "endless short pages", "endless events without ids"],
 )
 def test_persistent_faults_fail_clearly_without_advancing(
     contract_site: UmamiSite, fresh_database, load_site, fault: Fault

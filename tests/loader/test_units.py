@@ -11,7 +11,14 @@ from loader.umami import umami_source
 from loader.umami.client import ClientSettings, display_url
 from loader.umami.errors import UmamiPermanentError
 from loader.umami.reader import Slice
-from loader.umami.records import REDACTED, encode_properties, is_sensitive
+from loader.umami.records import (
+    REDACTED,
+    count_value,
+    encode_properties,
+    is_sensitive,
+    property_value_problem,
+    stats_counts,
+)
 from loader.umami.windows import aggregate_window, midnight_ms, read_start_ms, to_ms
 
 AS_OF = to_ms(datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC))
@@ -157,6 +164,42 @@ def test_sensitive_values_are_redacted(key: str, value: str) -> None:
 )
 def test_ordinary_values_are_kept(key: str, value: str) -> None:
     assert not is_sensitive(key, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [(0, 0), (43, 43), ("43", 43), ("", None), ("4.5", None), (4.5, None), (-1, None), (True, None), (None, None)],
+)
+def test_counts_are_whole_numbers_or_their_digits(value: object, count: int | None) -> None:
+    assert count_value(value) == count
+
+
+def test_stats_answers_need_every_count() -> None:
+    good = {"data": {"events": 43, "visitors": "13", "visits": 37, "uniqueEvents": 1}}
+    assert stats_counts(good) == {"events": 43, "visitors": 13, "visits": 37}
+    missing = {"data": {"events": 43, "visitors": 13}}
+    not_a_count = {"data": {**good["data"], "visits": "n/a"}}
+    for bad in (missing, not_a_count, {"data": []}, []):
+        assert stats_counts(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ({"value": "shifu-alpha", "total": 9}, None),
+        ({"value": "", "total": "1"}, None),
+        ({"value": 123, "total": 1}, None),
+        ({"total": 1}, "missing_value"),
+        ({"value": None, "total": 1}, "missing_value"),
+        ({"value": True, "total": 1}, "value_not_text"),
+        ({"value": ["a"], "total": 1}, "value_not_text"),
+        ({"value": "x"}, "bad_total"),
+        ({"value": "x", "total": "many"}, "bad_total"),
+        ("shifu-alpha", "not_an_object"),
+    ],
+)
+def test_property_value_rows_are_judged(item: object, problem: str | None) -> None:
+    assert property_value_problem(item) == problem
 
 
 def test_client_settings_need_credentials_and_urls_hide_userinfo() -> None:

@@ -97,6 +97,28 @@ def test_short_page_drops_rows_but_keeps_count(sim: UmamiSimulator, api: Api, we
     assert full["count"] == 12 and len(full["data"]) == 5
 
 
+def test_bad_rows_patch_some_rows_of_a_list(sim: UmamiSimulator, api: Api, website: str) -> None:
+    sim.add_fault(kind="bad_rows", patch={"id": None, "extra": "x"}, patch_rows=2, count=1)
+    assert _events(api, website, event="no-such-event").json()["data"] == []  # not used up
+    spoiled = _events(api, website).json()
+    assert spoiled["count"] == 12 and len(spoiled["data"]) == 12
+    bad = [row for row in spoiled["data"] if row["id"] is None]
+    assert len(bad) == 2 and all(row["extra"] == "x" and row["createdAt"] for row in bad)
+    assert all(row["id"] for row in _events(api, website).json()["data"])  # one use only
+
+    query = {"startAt": str(START * 1000), "endAt": str((START + 3600) * 1000), "event": "course_visit"}
+    sim.add_fault(kind="bad_rows", patch={"total": "many"}, path="/event-data/values")
+    values = api.get(f"/websites/{website}/event-data/values", {**query, "propertyName": "shifu_bid"}).json()
+    assert [row["total"] for row in values].count("many") == 1  # a bare list answer too
+
+
+def test_bad_rows_needs_a_patch() -> None:
+    with pytest.raises(ValueError, match="patch"):
+        Fault("bad_rows")
+    with pytest.raises(ValueError, match="patch_rows"):
+        Fault("bad_rows", patch={"id": None}, patch_rows=0)
+
+
 def test_token_invalidation_until_login(sim: UmamiSimulator, api: Api, website: str) -> None:
     sim.add_fault(kind="token_expiry", path="/events")
     assert api.get("/heartbeat").status_code == 200  # not on the fault's path
