@@ -135,13 +135,14 @@ def property_value_problem(item: Any) -> str | None:
 
 EVENT_COLUMNS = ("event_id", "website_id", "session_id", "event_name", "created_at", "url_path", "has_data")
 
+CREATED_AT_TYPE = pa.timestamp("ms", tz="UTC")
 EVENTS_SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
         ("website_id", pa.string()),
         ("session_id", pa.string()),
         ("event_name", pa.string()),
-        ("created_at", pa.timestamp("ms", tz="UTC")),
+        ("created_at", CREATED_AT_TYPE),
         ("url_path", pa.string()),
         ("has_data", pa.bool_()),
         ("properties", pa.string()),
@@ -165,6 +166,24 @@ def split_valid(
             rejected.append((row, "missing_event_id"))
         elif not isinstance(row.get("createdAt"), str) or not row["createdAt"]:
             rejected.append((row, "missing_created_at"))
+        else:
+            valid.append(row)
+    return valid, rejected
+
+
+def split_times(
+    rows: Sequence[Mapping[str, Any]] | Sequence[EventRow],
+) -> tuple[list[Any], list[tuple[Mapping[str, Any], str]]]:
+    """Events whose ``createdAt`` reads as a UTC instant, and the rest (``bad_created_at``, as plain
+    objects). Row by row, so only for a page whose times failed to convert as a whole."""
+    valid: list[Any] = []
+    rejected: list[tuple[Mapping[str, Any], str]] = []
+    for row in rows:
+        created_at = row.createdAt if isinstance(row, EventRow) else row["createdAt"]
+        try:
+            pc.cast(pa.array([created_at], pa.string()), CREATED_AT_TYPE)
+        except pa.ArrowInvalid:
+            rejected.append((msgspec.structs.asdict(row) if isinstance(row, EventRow) else row, "bad_created_at"))
         else:
             valid.append(row)
     return valid, rejected
@@ -226,14 +245,15 @@ def events_table(
     loaded_at: datetime,
 ) -> pa.Table:
     """An arrow table of raw events (valid rows, see ``split_valid``), properties (JSON text, see
-    ``PropertiesEncoder``) joined on the event id."""
+    ``PropertiesEncoder``) joined on the event id. ``pyarrow.ArrowInvalid`` when a ``createdAt``
+    is not an ISO 8601 instant with a zone (see ``split_times``)."""
     if not rows:
         return EVENTS_SCHEMA.empty_table()
     fields = _TYPED_FIELDS if isinstance(rows[0], EventRow) else _mapping_fields
     columns = dict(zip(EVENT_COLUMNS, zip(*map(fields, rows), strict=True), strict=True))
     created_at = pa.array(columns.pop("created_at"), pa.string())  # ISO text, cast below
     arrays = {name: pa.array(values, EVENTS_SCHEMA.field(name).type) for name, values in columns.items()}
-    arrays["created_at"] = pc.cast(created_at, EVENTS_SCHEMA.field("created_at").type)
+    arrays["created_at"] = pc.cast(created_at, CREATED_AT_TYPE)
     arrays["properties"] = pa.array([properties.get(event_id) or "{}" for event_id in columns["event_id"]], pa.string())
     arrays["loaded_at"] = pa.array([loaded_at] * len(rows), EVENTS_SCHEMA.field("loaded_at").type)
     return pa.Table.from_arrays([arrays[name] for name in EVENTS_SCHEMA.names], schema=EVENTS_SCHEMA)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.sources import DltResource
 
@@ -157,6 +158,18 @@ def umami_source(
     rejected: list[dict[str, Any]] = []
     loaded_at = run.stats.started_at
 
+    def quarantine(endpoint: str, rows: Iterable[tuple[Any, str]]) -> None:
+        rejected.extend(_rejection(run, endpoint, reason, row) for row, reason in rows)
+
+    def table_of(events: list[Any], properties: dict[str, str]) -> pa.Table:
+        """The events as a table; those whose time Arrow cannot read are quarantined."""
+        try:
+            return records.events_table(events, properties, loaded_at)
+        except pa.ArrowInvalid:
+            good, bad = records.split_times(events)
+            quarantine("events", bad)
+            return records.events_table(good, properties, loaded_at)
+
     @dlt.resource(name="events", primary_key="event_id", write_disposition="merge", columns=EVENT_FILE_COLUMNS)
     def events() -> Iterator[Any]:
         state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
@@ -204,13 +217,12 @@ def umami_source(
                     try:
                         for piece in read_ahead(reader.read(event_name, window)):
                             valid, bad = records.split_valid(piece.events)
-                            for row, reason in bad:
-                                rejected.append(_rejection(run, "events", reason, row))
+                            quarantine("events", bad)
                             if not valid:
                                 continue
                             properties = {event_id: encode(rows) for event_id, rows in piece.properties.items()}
-                            count += len(valid)
-                            table = records.events_table(valid, properties, loaded_at)
+                            table = table_of(valid, properties)
+                            count += table.num_rows
                             run.sessions.submit(pc.unique(table["session_id"]).to_pylist())
                             yield from imported(files.add(table))
                     except BaseException:
@@ -297,7 +309,7 @@ def umami_source(
                         problem = records.property_value_problem(item)
                         if problem is not None:
                             payload = item if isinstance(item, dict) else {"value": item}
-                            rejected.append(_rejection(run, "event-data/values", problem, payload))
+                            quarantine("event-data/values", [(payload, problem)])
                             continue
                         rows.append(
                             {

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from flows.warehouse import Warehouse
 from tests.loader.conftest import UmamiSite, expected_events, raw_events
 from umami_sim import Fault
@@ -35,21 +37,25 @@ def _rejected(warehouse: Warehouse) -> list[tuple[str, str, dict]]:
     return _rows(warehouse, "select endpoint, reason, payload from umami_raw.rejected_rows")
 
 
+@pytest.mark.parametrize(
+    ("created_at", "reason"),
+    [(None, "missing_created_at"), ("yesterday", "bad_created_at"), ("2026-13-45T99:00:00.000Z", "bad_created_at")],
+)
 def test_events_without_a_time_are_quarantined_and_none_is_lost(
-    contract_site: UmamiSite, contract_dataset, database_factory, load_site
+    contract_site: UmamiSite, contract_dataset, database_factory, load_site, created_at: str | None, reason: str
 ) -> None:
-    """Every events page comes with one row whose ``createdAt`` is null, on every request."""
+    """Every events page comes with one row whose ``createdAt`` is not a time, on every request."""
     clean: Warehouse = database_factory("clean")
     load_site(contract_site, clean, page_size=7)
     oracle = _events(clean)
     assert len(oracle) == 51
 
     spoiled: Warehouse = database_factory("spoiled")
-    contract_site.sim.add_fault(Fault("bad_rows", path="/events", patch={"createdAt": None}, count=None))
+    contract_site.sim.add_fault(Fault("bad_rows", path="/events", patch={"createdAt": created_at}, count=None))
     result = load_site(contract_site, spoiled, page_size=7)
 
     rejected = _rejected(spoiled)
-    assert rejected and {(endpoint, reason) for endpoint, reason, _ in rejected} == {("events", "missing_created_at")}
+    assert rejected and {(endpoint, reason) for endpoint, reason, _ in rejected} == {("events", reason)}
     assert result.stats.rejected == len(rejected)
     assert _rows(spoiled, "select rows_rejected, events_loaded from umami_raw.sync_runs") == [
         (len(rejected), 51 - len(rejected))
