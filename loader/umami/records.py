@@ -151,6 +151,9 @@ EVENTS_SCHEMA = pa.schema(
 )
 
 
+_TEXT_FIELDS = ("websiteId", "sessionId", "eventName", "urlPath")  # text or null when present
+
+
 def split_valid(
     rows: Sequence[Mapping[str, Any]],
 ) -> tuple[list[Mapping[str, Any]], list[tuple[Mapping, str]]]:
@@ -166,6 +169,8 @@ def split_valid(
             rejected.append((row, "missing_event_id"))
         elif not isinstance(row.get("createdAt"), str) or not row["createdAt"]:
             rejected.append((row, "missing_created_at"))
+        elif (field := next((f for f in _TEXT_FIELDS if not isinstance(row.get(f), str | None)), None)) is not None:
+            rejected.append((row, f"{field}_not_text"))
         else:
             valid.append(row)
     return valid, rejected

@@ -37,21 +37,27 @@ def _rejected(warehouse: Warehouse) -> list[tuple[str, str, dict]]:
     return _rows(warehouse, "select endpoint, reason, payload from umami_raw.rejected_rows")
 
 
-@pytest.mark.parametrize(
-    ("created_at", "reason"),
-    [(None, "missing_created_at"), ("yesterday", "bad_created_at"), ("2026-13-45T99:00:00.000Z", "bad_created_at")],
-)
-def test_events_without_a_time_are_quarantined_and_none_is_lost(
-    contract_site: UmamiSite, contract_dataset, database_factory, load_site, created_at: str | None, reason: str
+SPOILED_EVENTS = {
+    "no time": ({"createdAt": None}, "missing_created_at"),
+    "a word for a time": ({"createdAt": "yesterday"}, "bad_created_at"),
+    "an impossible time": ({"createdAt": "2026-13-45T99:00:00.000Z"}, "bad_created_at"),
+    "a number for a session id": ({"sessionId": 7}, "sessionId_not_text"),
+    "a list for a URL": ({"urlPath": ["/c/1"]}, "urlPath_not_text"),
+}
+
+
+@pytest.mark.parametrize(("patch", "reason"), SPOILED_EVENTS.values(), ids=SPOILED_EVENTS.keys())
+def test_events_that_cannot_be_stored_are_quarantined_and_none_is_lost(
+    contract_site: UmamiSite, contract_dataset, database_factory, load_site, patch: dict, reason: str
 ) -> None:
-    """Every events page comes with one row whose ``createdAt`` is not a time, on every request."""
+    """Every events page comes with one spoiled row (a random one, on every request)."""
     clean: Warehouse = database_factory("clean")
     load_site(contract_site, clean, page_size=7)
     oracle = _events(clean)
     assert len(oracle) == 51
 
     spoiled: Warehouse = database_factory("spoiled")
-    contract_site.sim.add_fault(Fault("bad_rows", path="/events", patch={"createdAt": created_at}, count=None))
+    contract_site.sim.add_fault(Fault("bad_rows", path="/events", patch=patch, count=None))
     result = load_site(contract_site, spoiled, page_size=7)
 
     rejected = _rejected(spoiled)
@@ -65,8 +71,9 @@ def test_events_without_a_time_are_quarantined_and_none_is_lost(
     quarantined = Counter(payload["id"] for _, _, payload in rejected)
     assert max(quarantined.values()) == 1 and not set(quarantined) & set(loaded)
     assert set(loaded) | set(quarantined) == set(oracle)  # nothing lost
-    for _, _, payload in rejected:  # the row as Umami sent it, but for the time
-        assert (payload["sessionId"], payload["urlPath"]) == oracle[payload["id"]][1:]
+    for _, _, payload in rejected:  # the row as Umami sent it, spoiled fields aside
+        sent = dict(zip(("createdAt", "sessionId", "urlPath"), oracle[payload["id"]], strict=True))
+        assert payload == {**payload, **{k: v for k, v in sent.items() if k not in patch}, **patch}
 
     # Read again once Umami answers well, the quarantined events load; nothing is doubled.
     contract_site.sim.clear_faults()
