@@ -10,9 +10,9 @@ A fault applies to the next ``count`` requests whose path contains ``path`` (eve
 * ``malformed``: answer 200 with a truncated JSON body;
 * ``short_page``: a list answer silently loses ``drop_rows`` rows (``count`` still says all);
   only lists that have rows consume it;
-* ``bad_rows``: ``patch_rows`` rows of a list answer get the fields of ``patch`` (an object; a
-  ``null`` value sets the field to null), as a broken proxy or a changed API might send them;
-  only lists that have rows consume it;
+* ``bad_rows``: ``patch_rows`` rows of a list answer, or an object answer itself, get the fields
+  of ``patch`` (an object; a ``null`` value sets the field to null), as a broken proxy or a
+  changed API might send them; empty lists and objects do not consume it;
 * ``token_expiry``: every bearer token issued so far stops working; this request gets 401.
 
 Besides ``latency`` at most one fault fires per request (the first matching one, in the order

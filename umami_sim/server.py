@@ -150,13 +150,17 @@ def _shorten(response: Response, path: str, app: App) -> Response:
 
 
 def _spoil(response: Response, path: str, app: App) -> Response:
-    """Set the fault's ``patch`` fields on some rows of a list answer (the bad-rows fault)."""
+    """Set the fault's ``patch`` fields on some rows of a list answer, or on an object answer
+    (``/sessions/{id}``, ``/events/stats``): the bad-rows fault."""
     body, rows = _rows(response)
-    if rows is None:
+    whole = isinstance(body, dict) and body and not isinstance(body.get("data"), list)
+    if rows is None and not whole:
         return response
     fault = app.faults.take(path, ("bad_rows",))
     if fault is None or fault.patch is None:
         return response
+    if rows is None:
+        return json_response({**body, **fault.patch})
     for i in app.rng.sample(range(len(rows)), min(len(rows), fault.patch_rows)):
         row = rows[i]
         rows[i] = {**row, **fault.patch} if isinstance(row, dict) else row

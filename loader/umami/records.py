@@ -119,6 +119,26 @@ def stats_counts(body: Any) -> dict[str, int] | None:
     return counts
 
 
+def session_problem(answer: Mapping[str, Any]) -> str | None:
+    """Why a ``/sessions/{id}`` answer for the id asked cannot be stored (None when it can)."""
+    if not isinstance(answer.get("distinctId"), str | None):
+        return "distinctId_not_text"
+    first_at = answer.get("firstAt")
+    if first_at is not None and not _is_instant(first_at):
+        return "bad_first_at"
+    return None
+
+
+def _is_instant(value: Any) -> bool:
+    """An ISO 8601 instant with a zone, as Umami prints times."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def property_value_problem(item: Any) -> str | None:
     """Why a row of ``/event-data/values`` cannot be stored (None when it can)."""
     if not isinstance(item, Mapping):

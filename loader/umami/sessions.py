@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loader.umami.client import UmamiClient
+from loader.umami.records import session_problem
 
 KnownSessions = Callable[[list[str]], set[str]]
 SESSION_THREADS = 4
@@ -33,6 +34,7 @@ class SessionFetcher:
         self._futures: list[Future[dict[str, Any]]] = []
         self._failure: BaseException | None = None
         self._lock = threading.Lock()
+        self.rejected: list[tuple[dict[str, Any], str]] = []  # answers that could not be stored
 
     def submit(self, session_ids: Iterable[str | None]) -> None:
         """Queue the sessions not seen in this run and not already in the warehouse.
@@ -64,6 +66,11 @@ class SessionFetcher:
     def _fetch(self, session_id: str) -> dict[str, Any]:
         answer = self.client.get(f"/websites/{self.website_id}/sessions/{session_id}")
         found = isinstance(answer, dict) and answer.get("id") == session_id
+        problem = session_problem(answer) if found else None
+        if problem is not None:  # stored as not found (asked again next run), the answer quarantined
+            with self._lock:
+                self.rejected.append((answer, problem))
+            found = False
         return {
             "session_id": session_id,
             "website_id": self.website_id,

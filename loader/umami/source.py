@@ -243,11 +243,15 @@ def umami_source(
         name="sessions",
         primary_key="session_id",
         write_disposition="merge",
-        columns={"distinct_id": {"data_type": "text", "nullable": True}},
+        columns={
+            "distinct_id": {"data_type": "text", "nullable": True},
+            "first_at": {"data_type": "text", "nullable": True},
+        },
     )
     def sessions() -> Iterator[list[dict[str, Any]]]:
         """The sessions met by ``events``, fetched meanwhile in the background (extracted after it)."""
         rows = run.sessions.rows()
+        quarantine("sessions", run.sessions.rejected)
         run.stats.sessions_fetched += len(rows)
         if rows:
             yield rows

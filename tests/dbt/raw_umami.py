@@ -43,6 +43,7 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("website_id", "varchar"),
         ("distinct_id", "varchar"),
         ("first_at", "timestamp with time zone"),
+        ("found", "boolean"),
         ("fetched_at", "timestamp with time zone"),
     ],
     "window_stats": [
@@ -231,6 +232,7 @@ def dataset_raw_rows(dataset: Mapping[str, Any], loaded_at: datetime) -> dict[st
                 "website_id": WEBSITE_ID,
                 "distinct_id": payload.get("id") or None,
                 "first_at": at,
+                "found": True,
                 "fetched_at": loaded_at,
             },
         )

@@ -505,6 +505,7 @@ def planted_raw_rows() -> dict[str, list[dict[str, Any]]]:
             "website_id": WEBSITE_ID,
             "distinct_id": distinct_id,
             "first_at": datetime(2026, 11, 18, tzinfo=UTC),
+            "found": True,
             "fetched_at": LOADED_AT,
         }
         for sid, distinct_id in SESSIONS.items()

@@ -106,3 +106,43 @@ def test_odd_property_value_rows_are_quarantined(contract_site: UmamiSite, datab
     (missing,) = set(oracle) - set(kept)
     latest = [payload for _, reason, payload in _rejected(spoiled) if reason == "missing_value"]
     assert latest == [{"value": None, "total": oracle[missing]}]
+
+
+SPOILED_SESSIONS = {
+    "a number for a distinct id": ({"distinctId": 7}, "distinctId_not_text"),
+    "an object for a distinct id": ({"distinctId": {"id": "u-1"}}, "distinctId_not_text"),
+    "a word for firstAt": ({"firstAt": "garbage"}, "bad_first_at"),
+    "a number for firstAt": ({"firstAt": 5}, "bad_first_at"),
+}
+
+
+@pytest.mark.parametrize(("patch", "reason"), SPOILED_SESSIONS.values(), ids=SPOILED_SESSIONS.keys())
+def test_session_answers_that_cannot_be_stored_are_quarantined(
+    contract_site: UmamiSite, database_factory, load_site, patch: dict, reason: str
+) -> None:
+    """Stored as not found (so asked again when its events are read again), never as a user "7"."""
+    sessions = "select session_id, distinct_id, first_at, found from umami_raw.sessions"
+    clean: Warehouse = database_factory("clean")
+    load_site(contract_site, clean)
+    oracle = {row[0]: row[1:] for row in _rows(clean, sessions)}
+    assert all(found for *_, found in oracle.values())
+
+    spoiled: Warehouse = database_factory("spoiled")
+    contract_site.sim.add_fault(Fault("bad_rows", path="/sessions/", patch=patch))
+    load_site(contract_site, spoiled)
+    ((endpoint, why, payload),) = _rejected(spoiled)
+    assert (endpoint, why) == ("sessions", reason) and payload == {**payload, **patch}
+    stored = {row[0]: row[1:] for row in _rows(spoiled, sessions)}
+    assert stored[payload["id"]] == (None, None, False)
+    assert {k: v for k, v in stored.items() if k != payload["id"]} == {
+        k: v for k, v in oracle.items() if k != payload["id"]
+    }
+    column_types = _rows(
+        spoiled,
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'umami_raw' and table_name = 'sessions' and column_name in ('distinct_id', 'first_at')",
+    )
+    assert sorted(column_types) == [("distinct_id", "character varying"), ("first_at", "character varying")]
+
+    load_site(contract_site, spoiled, full_refresh=True)  # its events read again: asked again
+    assert {row[0]: row[1:] for row in _rows(spoiled, sessions)} == oracle

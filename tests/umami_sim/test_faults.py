@@ -111,6 +111,9 @@ def test_bad_rows_patch_some_rows_of_a_list(sim: UmamiSimulator, api: Api, websi
     values = api.get(f"/websites/{website}/event-data/values", {**query, "propertyName": "shifu_bid"}).json()
     assert [row["total"] for row in values].count("many") == 1  # a bare list answer too
 
+    sim.add_fault(kind="bad_rows", patch={"data": {"events": "many"}}, path="/events/stats")
+    assert api.get(f"/websites/{website}/events/stats", query).json() == {"data": {"events": "many"}}
+
 
 def test_bad_rows_needs_a_patch() -> None:
     with pytest.raises(ValueError, match="patch"):

@@ -27,7 +27,8 @@ joined as (
         course_visits.website_id,
         course_visits.url_path,
         course_visits.event_at,
-        sessions.session_id is not null as has_session,
+        -- a session Umami did not answer for is as unknown as a missing one
+        coalesce(sessions.is_found, false) as has_session,
         -- an empty distinct id is no id: a guest
         nullif(sessions.distinct_id, '') as user_id,
         course_visits.properties -> 'shifu_bid' as shifu_bid_property,

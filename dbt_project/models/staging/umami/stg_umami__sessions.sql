@@ -14,6 +14,9 @@ renamed as (
         cast(website_id as text) as website_id,
         cast(distinct_id as text) as distinct_id,
 
+        -- booleans
+        cast(found as boolean) as is_found,
+
         -- timestamps (UTC)
         cast(first_at as timestamptz) as first_seen_at,
         cast(fetched_at as timestamptz) as fetched_at,
