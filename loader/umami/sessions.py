@@ -67,7 +67,7 @@ class SessionFetcher:
         answer = self.client.get(f"/websites/{self.website_id}/sessions/{session_id}")
         found = isinstance(answer, dict) and answer.get("id") == session_id
         problem = session_problem(answer) if found else None
-        if problem is not None:  # stored as not found (asked again next run), the answer quarantined
+        if problem is not None:  # stored as not found (asked again when its events are read again)
             with self._lock:
                 self.rejected.append((answer, problem))
             found = False

@@ -55,8 +55,15 @@ def test_transient_faults_end_in_complete_data(
         Fault("short_page", count=None, path="/events"),
         Fault("bad_rows", count=None, path="/events", patch={"id": None}, patch_rows=2),
         Fault("bad_rows", count=None, path="/events", patch={"id": 5}),
+        Fault("bad_rows", count=None, path="/events/stats", patch={"data": {"events": "many"}}),
     ],
-    ids=["endless 503", "endless short pages", "endless events without ids", "endless numbers for ids"],
+    ids=[
+        "endless 503",
+        "endless short pages",
+        "endless events without ids",
+        "endless numbers for ids",
+        "events/stats without counts",
+    ],
 )
 def test_persistent_faults_fail_clearly_without_advancing(
     contract_site: UmamiSite, fresh_database, load_site, fault: Fault
@@ -72,7 +79,8 @@ def test_persistent_faults_fail_clearly_without_advancing(
     assert isinstance(root_cause(failure.value), UmamiTransientError)
     message = describe(failure.value)
     assert "/events" in message or "events" in message
-    assert ("503" in message) or ("count" in message) or ("never agreed" in message)
+    reasons = ("503", "count", "never agreed", "answered {'data': {'events': 'many'}}")
+    assert any(reason in message for reason in reasons)
     assert raw_snapshot(fresh_database) == before  # nothing half-written
     assert _loaded_until(fresh_database, contract_site.website_id) == mark  # state did not advance
 
