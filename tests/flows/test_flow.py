@@ -116,6 +116,16 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
     assert report["windows"]["course_visit"][0].startswith("2026-11-17")
 
 
+def test_the_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(fresh_database: Warehouse, home_dir) -> None:
+    """Unit tests have static inputs: they run in the test suite (tests/dbt), not every hour."""
+    from flows import sync
+
+    options = sync.SyncOptions.create(as_of=AS_OF)
+    outcome = sync.transform(fresh_database, options, datetime.now(UTC), sync.rebuild_from_date(options, None))
+    kinds = {result["unique_id"].split(".")[0] for result in outcome.results}
+    assert outcome.success and kinds == {"operation", "model", "seed", "test"}  # operation: on-run-start
+
+
 def test_load_retries_only_transient_errors() -> None:
     from prefect.states import Failed
 
