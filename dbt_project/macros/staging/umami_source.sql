@@ -29,5 +29,6 @@
         {%- endif -%}
         {%- do columns.append("cast(null as " ~ column.data_type ~ ") as " ~ adapter.quote(column.name)) -%}
     {%- endfor -%}
-    {{ return("(select " ~ columns | join(", ") ~ " where false)") }}
+    {#- an alias: PostgreSQL before 16 rejects a subquery in FROM without one -#}
+    {{ return("(select " ~ columns | join(", ") ~ " where false) as " ~ adapter.quote("empty_" ~ table_name)) }}
 {% endmacro %}
