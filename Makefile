@@ -25,11 +25,11 @@ demo: setup ## the main job: local Umami, embedded warehouse, one sync, top cour
 
 test: setup ## the whole test suite (ruff, sqlfluff, dbt build, pytest); slow reliability trials excluded
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(PG),--pg $(PG))
 
 test-all: setup ## everything, including the slow reliability trials
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m ""
+	$(BIN)/pytest -m "" $(if $(PG),--pg $(PG))
 
 lint: setup
 	$(BIN)/ruff check .

@@ -18,6 +18,10 @@ from psycopg2.extensions import parse_dsn
 from flows import paths, settings
 from flows.pgserver import LocalPostgres
 
+# The oldest PostgreSQL the models, the loader and publishing are tested on (15, 16 and 18 run in
+# the test suite); older servers are refused before anything runs.
+OLDEST_SUPPORTED_MAJOR = 15
+
 RAW_SCHEMA = "umami_raw"
 MARTS_SCHEMA = "analytics"
 BUILD_SCHEMA = "analytics_build"
@@ -61,6 +65,13 @@ class Warehouse:
     def connect(self):  # -> psycopg2 connection
         return psycopg2.connect(self.dsn)
 
+    def check_server(self) -> int:
+        """The server's version number (``150018``); a ConfigError when it is older than supported."""
+        with self.connect() as conn:
+            version = conn.server_version
+        require_supported_server(version, self.display)
+        return version
+
     def close(self) -> None:
         """Stop the embedded server if this process started it."""
         if self.embedded is not None and self.started_here:
@@ -74,6 +85,23 @@ class Warehouse:
         self.close()
 
 
+def require_supported_server(version_num: int, where: str) -> None:
+    """Refuse PostgreSQL servers older than :data:`OLDEST_SUPPORTED_MAJOR` (``version_num`` as libpq gives it)."""
+    major = version_num // 10000
+    if major < OLDEST_SUPPORTED_MAJOR:
+        # libpq's numbering: 150012 is 15.12; before 10, 90624 is 9.6.24
+        readable = (
+            f"{major}.{version_num % 10000}"
+            if version_num >= 100000
+            else f"{major}.{version_num // 100 % 100}.{version_num % 100}"
+        )
+        raise settings.ConfigError(
+            f"The warehouse at {where} runs PostgreSQL {readable}; course-analytics supports PostgreSQL "
+            f"{OLDEST_SUPPORTED_MAJOR} to 18 (tested on 15, 16 and 18). Point {settings.WAREHOUSE_DSN.env} at a "
+            f"PostgreSQL {OLDEST_SUPPORTED_MAJOR} or newer server, or unset it to use the embedded one."
+        )
+
+
 def embedded_server(base_dir: Path | None = None) -> LocalPostgres:
     return LocalPostgres(base_dir or paths.data_dir() / "postgres")
 
@@ -82,7 +110,14 @@ def open_warehouse(dsn: str | None = None) -> Warehouse:
     """The configured warehouse, or the embedded one (started, or reused when it runs)."""
     dsn = dsn or settings.warehouse_dsn()
     if dsn:
-        return Warehouse(dsn)
-    server = embedded_server()
-    info = server.start()
-    return Warehouse(info.dsn, embedded=server, started_here=info.started_here)
+        warehouse = Warehouse(dsn)
+    else:
+        server = embedded_server()
+        info = server.start()
+        warehouse = Warehouse(info.dsn, embedded=server, started_here=info.started_here)
+    try:
+        warehouse.check_server()
+    except BaseException:
+        warehouse.close()
+        raise
+    return warehouse

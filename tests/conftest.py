@@ -1,4 +1,9 @@
-"""Shared fixtures: a real PostgreSQL server for the whole test session."""
+"""Shared fixtures: a real PostgreSQL server for the whole test session.
+
+Tests marked ``pg_matrix`` (the dbt marts, publishing, the incremental runs, the end-to-end
+contract run) run once per server build of ``--pg`` (default: 15, 16 and 18, see
+tests/pg_builds.py); every other test runs on PostgreSQL 18, the embedded default.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 # Keep every tool local and quiet before anything imports it.
@@ -19,6 +25,40 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 from flows.pgserver import LocalPostgres
 from flows.warehouse import Warehouse
+from tests import pg_builds
+
+_PG_VERSIONS = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pg",
+        default=",".join(pg_builds.ALL),
+        help="PostgreSQL major versions the pg_matrix tests run on: comma-separated from "
+        f"{', '.join(pg_builds.ALL)}, or 'all' (default: all). Other tests run on {pg_builds.DEFAULT}.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        versions = pg_builds.parse_option(config.getoption("--pg"))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_PG_VERSIONS] = versions
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pg_build" not in metafunc.fixturenames:
+        return
+    matrix = metafunc.definition.get_closest_marker("pg_matrix") is not None
+    versions = metafunc.config.stash[_PG_VERSIONS] if matrix else [pg_builds.DEFAULT]
+    metafunc.parametrize("pg_build", versions, indirect=True, scope="session", ids=[f"pg{v}" for v in versions])
+
+
+@pytest.fixture(scope="session")
+def pg_build(request: pytest.FixtureRequest) -> str:
+    """The PostgreSQL major version of this test's server (a session-wide parameter)."""
+    return request.param
 
 
 def _world_traversable_tempdir(prefix: str) -> Path:
@@ -29,11 +69,19 @@ def _world_traversable_tempdir(prefix: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[LocalPostgres]:
-    """A PostgreSQL server started for this test session by the project's own mechanism."""
-    base = _world_traversable_tempdir("ca-test-pg-")
-    server = LocalPostgres(base / "pg", durable=False)
-    server.start()
+def postgres_server(pg_build: str) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of build ``pg_build``, started by the project's own mechanism."""
+    try:
+        bindir = pg_builds.bindir(pg_build)
+    except FileNotFoundError as error:
+        pytest.fail(str(error), pytrace=False)
+    base = _world_traversable_tempdir(f"ca-test-pg{pg_build}-")
+    server = LocalPostgres(base / "pg", durable=False, bindir=bindir)
+    info = server.start()
+    with psycopg2.connect(info.dsn) as conn:
+        assert conn.server_version // 10000 == int(pg_build), (
+            f"asked for PostgreSQL {pg_build}, got {conn.server_version}"
+        )
     try:
         yield server
     finally:
@@ -64,8 +112,6 @@ def home_dir() -> Iterator[Path]:
 
 @contextmanager
 def _databases(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
-    import psycopg2
-
     admin_dsn = postgres_server.start().dsn
     conn = psycopg2.connect(admin_dsn)
     conn.autocommit = True

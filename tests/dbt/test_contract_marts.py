@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from tests.dbt.conftest import ContractBuild
+
+pytestmark = pytest.mark.pg_matrix
 
 AS_OF_DATE = "2026-11-19"
 

@@ -12,10 +12,14 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+
 from flows.warehouse import Warehouse
 from tests.dbt import raw_umami
 from tests.dbt.conftest import AS_OF, load_contract
 from tests.dbt.run_helpers import dbt
+
+pytestmark = pytest.mark.pg_matrix
 
 DAILY = (
     "select id, stat_date, shifu_bid, visit_count, visitor_count, synced_at, created_at, updated_at "

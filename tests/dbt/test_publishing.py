@@ -18,6 +18,8 @@ from tests.dbt import raw_umami
 from tests.dbt.conftest import AS_OF, ContractBuild, load_contract
 from tests.dbt.run_helpers import OperationFailed, dbt, run_operation
 
+pytestmark = pytest.mark.pg_matrix
+
 PUBLISHED = [
     "analytics_course_daily_stats",
     "analytics_course_window_stats",

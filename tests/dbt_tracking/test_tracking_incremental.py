@@ -23,6 +23,8 @@ from tests.dbt.raw_umami import WEBSITE_ID, create_raw_tables, insert_rows
 from tests.dbt_tracking import tracking_data as td
 from tests.dbt_tracking.conftest import build, query, scratch_database
 
+pytestmark = pytest.mark.pg_matrix
+
 MARTS = (
     "tracking_event",
     "tracking_event_exclusion",

@@ -20,6 +20,8 @@ from tests.dbt.run_helpers import run_operation
 from tests.dbt_tracking import tracking_data as td
 from tests.dbt_tracking.conftest import BUILD_VARS, WITHOUT_TESTS, TrackingBuild
 
+pytestmark = pytest.mark.pg_matrix
+
 BUILD = "analytics_build"
 TRACKING_MARTS = (
     "tracking_event",

@@ -22,6 +22,8 @@ from flows.warehouse import Warehouse
 from tests import oracle
 from umami_sim import UmamiSimulator
 
+pytestmark = pytest.mark.pg_matrix
+
 CLI = str(Path(sys.executable).parent / "course-analytics")
 # Planted in the Umami password and in the warehouse DSN (trust authentication ignores it): it
 # must appear nowhere the run leaves a trace.
