@@ -7,24 +7,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
 
 from flows import paths, redact
-
-# Keep every tool local: no telemetry or analytics calls from dlt, dbt or Prefect, and Prefect's
-# own database inside the project's data folder. Set before any of them is imported.
-for _key, _value in {
-    "DO_NOT_TRACK": "1",
-    "RUNTIME__DLTHUB_TELEMETRY": "false",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_HOME": str(paths.data_dir() / "prefect"),
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-}.items():
-    os.environ.setdefault(_key, _value)
 
 app = typer.Typer(
     help="Exact course visitor analytics from Umami: load (dlt), transform (dbt), schedule (Prefect).",
@@ -39,37 +27,37 @@ EXIT_CONFIG = 2
 T = TypeVar("T")
 
 
-def _parse_instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO 8601 instant such as 2026-11-19T23:59:59Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+@app.callback()
+def _local_tools() -> None:
+    """Keep every tool local: no telemetry or analytics calls from dlt, dbt or Prefect, and Prefect's
+    own database inside the project's data folder (before any of them is imported; a value the
+    user set wins)."""
+    for key, value in {
+        "DO_NOT_TRACK": "1",
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": str(paths.data_dir() / "prefect"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }.items():
+        os.environ.setdefault(key, value)
 
 
-def _parse_date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date such as 2026-01-31") from None
-
-
+INSTANT_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z"]
 AsOf = Annotated[
-    str | None,
-    typer.Option(help="ISO 8601 UTC instant to load and compute up to (default: now minus 5 minutes)."),
+    datetime | None,
+    typer.Option(
+        formats=INSTANT_FORMATS,
+        help="ISO 8601 instant to load and compute up to, UTC without an offset (default: now minus 5 minutes).",
+    ),
 ]
 Lookback = Annotated[int, typer.Option(min=0, help="UTC days re-read and rebuilt on every run, to catch late events.")]
 StartDate = Annotated[
-    str | None,
+    datetime | None,
     typer.Option(
+        formats=["%Y-%m-%d"],
         help="First UTC date of the initial load (default: 2020-01-01, all history); a date before what is "
-        "loaded backfills from there. Later runs without it stay incremental."
+        "loaded backfills from there. Later runs without it stay incremental.",
     ),
 ]
 PageSize = Annotated[
@@ -122,6 +110,22 @@ def _with_warehouse(action: Callable[..., T]) -> T:
         return action(warehouse)
 
 
+def _parameters(
+    as_of: datetime | None, lookback_days: int, start_date: datetime | None, full_refresh: bool, page_size: int
+):  # -> flows.sync.SyncParameters (imported late: the CLI starts fast)
+    from flows.sync import SyncParameters
+
+    day = start_date.date() if start_date is not None else None
+    return SyncParameters(as_of, day, lookback_days, full_refresh, page_size)
+
+
+def _require_umami() -> None:
+    """A missing Umami setting fails here (exit 2), before Prefect starts."""
+    from flows import settings
+
+    settings.umami_settings()
+
+
 @app.command()
 def load(
     as_of: AsOf = None,
@@ -130,31 +134,13 @@ def load(
     full_refresh: FullRefresh = False,
     page_size: PageSize = 10_000,
 ) -> None:
-    """Load Umami events, sessions and aggregates into the warehouse's umami_raw schema."""
+    """Load Umami events, sessions and aggregates into umami_raw: the flow's plan and load steps, without Prefect."""
     _setup_logging()
     with _errors():
-        from flows import settings, sync
+        from flows.steps import run_sync
 
-        umami = settings.umami_settings()
-        redact.register(*umami.secrets)
-        options = _options(as_of, lookback_days, start_date, full_refresh, page_size)
-        result = _with_warehouse(lambda wh: sync.load(wh, umami, options))
-        typer.echo(result.summary())
-
-
-def _options(
-    as_of: str | None, lookback_days: int, start_date: str | None, full_refresh: bool, page_size: int = 10_000
-):  # -> SyncOptions
-    from flows import sync
-
-    extra = {"start_date": _parse_date(start_date)} if start_date else {}
-    return sync.SyncOptions.create(
-        _parse_instant(as_of),
-        lookback_days=lookback_days,
-        full_refresh=full_refresh,
-        page_size=page_size,
-        **extra,
-    )
+        report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
+    typer.echo(f"loaded: {report.one_line()}; rows {report.rows_loaded}")
 
 
 @app.command()
@@ -165,26 +151,18 @@ def run(
     full_refresh: FullRefresh = False,
     page_size: PageSize = 10_000,
 ) -> None:
-    """Load, then transform and publish, once: the same Prefect flow the hourly deployment runs."""
+    """Load, then transform and publish, once: the Prefect flow the hourly deployment runs."""
     _setup_logging()
     with _errors():
-        from flows import settings
-
-        settings.umami_settings()  # a missing setting fails here with exit 2, before Prefect starts
-        options = _options(as_of, lookback_days, start_date, full_refresh, page_size)
+        _require_umami()
         from flows.flow import course_analytics_sync
 
-        report = course_analytics_sync(
-            as_of=options.as_of.isoformat(),
-            lookback_days=options.lookback_days,
-            start_date=options.start_date.isoformat() if options.start_date else None,
-            full_refresh=full_refresh,
-            page_size=page_size,
-        )
-        typer.echo(
-            f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
-            f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"
-        )
+        parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
+        report = course_analytics_sync(**vars(parameters))
+    typer.echo(
+        f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
+        f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"
+    )
 
 
 @app.command()
@@ -193,23 +171,14 @@ def transform(
     lookback_days: Lookback = 3,
     full_refresh: FullRefresh = False,
 ) -> None:
-    """Build and test the marts with dbt from what is loaded, then publish them (no Umami calls)."""
+    """Build and test the marts with dbt from what is loaded, then publish them: the flow's plan,
+    transform and publish steps, without Prefect (no Umami calls)."""
     _setup_logging()
     with _errors():
-        from flows import sync
-        from flows.publish import publish
+        from flows.steps import run_sync
 
-        options = _options(as_of, lookback_days, None, full_refresh)
-        sync_time = datetime.now(UTC)
-        rebuild_from = sync.rebuild_from_date(options, None)
-
-        def build_and_publish(warehouse):
-            outcome = sync.transform(warehouse, options, sync_time, rebuild_from)
-            changed = publish(warehouse, options, sync_time, rebuild_from)
-            return outcome, changed
-
-        outcome, changed = _with_warehouse(build_and_publish)
-        typer.echo(f"dbt build: {outcome.summary()}; published, rows changed {changed}")
+        report = run_sync(_parameters(as_of, lookback_days, None, full_refresh, 10_000), "transform")
+    typer.echo(f"dbt build: {report.dbt}; published, rows changed {report.marts_rows_changed}")
 
 
 @app.command()
@@ -217,9 +186,7 @@ def serve() -> None:
     """Run the hourly Prefect deployment (cron 0 * * * * UTC, one run at a time) on this machine."""
     _setup_logging()
     with _errors():
-        from flows import settings
-
-        settings.umami_settings()
+        _require_umami()
         from flows.deployment import serve as serve_deployment
 
         serve_deployment()

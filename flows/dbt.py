@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from flows import paths
+from flows.environment import scoped_environment
 from flows.warehouse import Warehouse
 
 
@@ -31,20 +31,6 @@ class DbtOutcome:
         for r in self.results:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing ran"
-
-
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def run_dbt(
@@ -80,7 +66,7 @@ def run_dbt(
     if dbt_vars:
         command += ["--vars", json.dumps(dict(dbt_vars), default=str)]
     env = {**warehouse.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    with _environment(env):
+    with scoped_environment(env):
         result = dbtRunner().invoke(command)
     outcome = DbtOutcome(success=bool(result.success))
     run_results = getattr(result.result, "results", None) or []

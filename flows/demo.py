@@ -7,7 +7,6 @@ courses by Visitors (30d) are printed. Nothing is left running.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import psycopg2
 from psycopg2 import sql
 
 from flows import paths
+from flows.environment import scoped_environment
 from flows.warehouse import MARTS_SCHEMA, Warehouse, embedded_server
 
 DEMO_DATABASE = "course_analytics_demo"
@@ -88,21 +88,19 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
             echo(f"Umami simulator at {sim.base_url}: sending {len(dataset['payloads'])} generated events ...")
             sim.send_dataset(dataset, website)
             echo(f"reference time (end of the generated traffic): {spec.reference_time}")
-            os.environ.update(
-                {
-                    "UMAMI_API_URL": sim.base_url,
-                    "UMAMI_WEBSITE_ID": website,
-                    "UMAMI_USERNAME": sim.username,
-                    "UMAMI_PASSWORD": sim.password,
-                    "WAREHOUSE_DSN": dsn,
-                    "COURSE_ANALYTICS_HOME": str(demo_home),  # the demo's own dlt state and dbt target
-                }
-            )
-            os.environ.pop("UMAMI_API_KEY", None)
-            as_of = reference + timedelta(seconds=-1)
-            report = course_analytics_sync(
-                as_of=as_of.isoformat(), start_date=(reference - timedelta(days=60)).date().isoformat()
-            )
+            demo_settings = {
+                "UMAMI_API_URL": sim.base_url,
+                "UMAMI_WEBSITE_ID": website,
+                "UMAMI_USERNAME": sim.username,
+                "UMAMI_PASSWORD": sim.password,
+                "UMAMI_API_KEY": None,
+                "WAREHOUSE_DSN": dsn,
+                "COURSE_ANALYTICS_HOME": str(demo_home),  # the demo's own dlt state and dbt target
+            }
+            with scoped_environment(demo_settings):
+                report = course_analytics_sync(
+                    as_of=reference - timedelta(seconds=1), start_date=(reference - timedelta(days=60)).date()
+                )
         warehouse = Warehouse(dsn)
         rows = top_courses(warehouse)
         echo("")

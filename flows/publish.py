@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from psycopg2 import sql
 
-from flows import sync
 from flows.dbt import run_dbt
 from flows.warehouse import MARTS_SCHEMA, Warehouse
+from loader.umami import SyncWindow
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,13 @@ def marts_snapshot(warehouse: Warehouse) -> MartsSnapshot:
         return MartsSnapshot({(w, c): (v, n) for w, c, v, n in cur.fetchall()})
 
 
-def publish(warehouse: Warehouse, options: sync.SyncOptions, sync_time: datetime, rebuild_from: date) -> dict[str, int]:
+def publish(warehouse: Warehouse, window: SyncWindow, sync_time: datetime) -> dict[str, int]:
     """Swap the tested marts into ``analytics`` in one transaction; rows changed per mart."""
     before = marts_snapshot(warehouse)
     run_dbt(
         warehouse,
-        [
-            "run-operation",
-            "publish_marts",
-            "--args",
-            json.dumps({"rebuild_from_date": rebuild_from.isoformat(), "full_refresh": options.full_refresh}),
-        ],
-        dbt_vars=sync.dbt_vars(options, sync_time, rebuild_from),
+        ["run-operation", "publish_marts", "--args", json.dumps({"full_refresh": window.full_refresh})],
+        dbt_vars=window.dbt_vars(sync_time),
     )
     after = marts_snapshot(warehouse)
     changed = {

@@ -20,14 +20,14 @@ def warehouse_status(warehouse: Warehouse) -> str:
         if _exists(cur, f"{RAW_SCHEMA}.sync_runs"):
             cur.execute(
                 sql.SQL(
-                    "select website_id, api_url, max(as_of), max(finished_at), count(*) "
+                    "select website_id, api_url, max(as_of), max(started_at), count(*) "
                     "from {}.sync_runs group by 1, 2 order by 1"
                 ).format(sql.Identifier(RAW_SCHEMA))
             )
-            for website_id, api_url, as_of, finished_at, runs in cur.fetchall():
+            for website_id, api_url, as_of, started_at, runs in cur.fetchall():
                 lines.append(
                     f"last successful load: Umami {api_url} website {website_id}: data up to "
-                    f"{as_of:%Y-%m-%dT%H:%M:%SZ}, finished {finished_at:%Y-%m-%dT%H:%M:%SZ} ({runs} loads)"
+                    f"{as_of:%Y-%m-%dT%H:%M:%SZ}, started {started_at:%Y-%m-%dT%H:%M:%SZ} ({runs} loads)"
                 )
         else:
             lines.append("last successful load: none yet")

@@ -1,99 +1,140 @@
-"""The steps of a sync: load (dlt), transform (dbt build), publish (swap the marts live).
+"""The steps of a sync: plan the window, load (dlt), transform (dbt build), publish (``flows.publish``).
 
-Each step is a plain function; the Prefect flow (``flows.flow``) and the CLI call them.
+Each step is a plain function of the run's :class:`~loader.umami.windows.SyncWindow`, planned
+once by :func:`plan` before anything is read; the Prefect flow (``flows.flow``) calls them as its
+tasks, and the CLI runs the flow.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
+
+import dlt
 
 from flows import paths, redact
 from flows.catalog import default_event_names
 from flows.dbt import DbtOutcome, run_dbt
 from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
-from loader.pipeline import LoadResult, events_present_lookup, known_sessions_lookup, make_pipeline, run_load
-from loader.umami import LoadStats, default_as_of, umami_source
+from loader.pipeline import (
+    RAW_DATASET,
+    RAW_TABLES,
+    LoadResult,
+    ensure_indexes,
+    known_sessions_lookup,
+    loaded_marks,
+    make_pipeline,
+    run_load,
+)
+from loader.umami import LoadReport, SensitiveRules, SyncWindow, plan_sync_window, umami_source
+from loader.umami.client import display_url
+from loader.umami.windows import DEFAULT_LOOKBACK_DAYS, DEFAULT_PAGE_SIZE
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOOKBACK_DAYS = 3
-
 
 @dataclass(frozen=True)
-class SyncOptions:
-    as_of: datetime
+class SyncParameters:
+    """What a run was asked for (the flow's parameters, already typed by Prefect)."""
+
+    as_of: datetime | None = None  # None: now minus the settle delay
+    start_date: date | None = None  # None: all history on a first run, never a backfill later
     lookback_days: int = DEFAULT_LOOKBACK_DAYS
-    start_date: date | None = None  # None: DEFAULT_START_DATE on a first run, never a backfill
     full_refresh: bool = False
-    event_names: tuple[str, ...] = field(default_factory=default_event_names)
-    page_size: int = 10_000
-    client_options: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def create(cls, as_of: datetime | None = None, **kwargs: Any) -> SyncOptions:
-        moment = as_of.astimezone(UTC) if as_of else default_as_of()
-        return cls(as_of=moment, **kwargs)
-
-    @property
-    def as_of_date(self) -> date:
-        return self.as_of.date()
+    page_size: int = DEFAULT_PAGE_SIZE
 
 
-def load(warehouse: Warehouse, umami: UmamiSettings, options: SyncOptions) -> LoadResult:
-    """Pull Umami into ``umami_raw``; the read window advances only when the load succeeds."""
+@cache
+def sensitive_rules() -> SensitiveRules:
+    """The sensitive-metadata rules the models read too (the dbt seed ``sensitive_metadata_rules``)."""
+    return SensitiveRules.from_csv(paths.dbt_project_dir() / "seeds" / "sensitive_metadata_rules.csv")
+
+
+def pipeline(warehouse: Warehouse) -> dlt.Pipeline:
+    """The dlt pipeline of this warehouse. Its working folder is the warehouse's own (named by
+    host, port and database, never the password): another warehouse never plans from its state."""
+    return make_pipeline(warehouse.dsn, paths.data_dir() / "dlt" / warehouse.key)
+
+
+def plan(
+    warehouse: Warehouse,
+    umami: UmamiSettings | None,
+    parameters: SyncParameters,
+    event_names: Sequence[str] | None = None,
+) -> SyncWindow:
+    """The run's window: what it reads of ``umami`` (``event_names``, default: ``course_visit`` and
+    the tracking catalog; nothing without ``umami``) and what it rebuilds."""
+    marks = loaded_marks(pipeline(warehouse), umami.website_id) if umami is not None else {}
+    if umami is None:
+        event_names = ()
+    return plan_sync_window(
+        event_names=default_event_names() if event_names is None else event_names,
+        marks=marks,
+        as_of=parameters.as_of,
+        lookback_days=parameters.lookback_days,
+        start_date=parameters.start_date,
+        full_refresh=parameters.full_refresh,
+    )
+
+
+def load(
+    warehouse: Warehouse,
+    umami: UmamiSettings,
+    window: SyncWindow,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    client_options: Mapping[str, Any] | None = None,
+) -> LoadResult:
+    """Pull ``window.reads`` into ``umami_raw``; the marks advance only when the load succeeds.
+    ``client_options``: :class:`~loader.umami.client.ClientSettings` fields (timeouts, retries)."""
     redact.register(*umami.secrets, warehouse.password)
-    captured: list[LoadStats] = []
+    report = LoadReport(
+        run_id=str(uuid.uuid4()),
+        api_url=display_url(umami.api_url),
+        website_id=umami.website_id,
+        window=window,
+        started_at=datetime.now(UTC),
+    )
     source = umami_source(
         api_url=umami.api_url,
         website_id=umami.website_id,
+        window=window,
+        sensitive_rules=sensitive_rules(),
         username=umami.username,
         password=umami.password,
         api_key=umami.api_key,
-        event_names=options.event_names,
-        as_of=options.as_of,
-        start_date=options.start_date,
-        lookback_days=options.lookback_days,
-        page_size=options.page_size,
-        reread_all=options.full_refresh,
         known_sessions=known_sessions_lookup(warehouse.dsn),
-        events_present=events_present_lookup(warehouse.dsn),
-        client_options=options.client_options or None,
-        stats_sink=captured.append,
+        page_size=page_size,
+        client_options=dict(client_options or {}),
+        report=report,
     )
-    pipeline = make_pipeline(warehouse.dsn, paths.data_dir() / "dlt")
-    return run_load(pipeline, source, captured[0], warehouse.dsn)
+    return run_load(pipeline(warehouse), source, report, after_load=lambda: ensure_indexes(warehouse.dsn))
 
 
-def rebuild_from_date(options: SyncOptions, load_result: LoadResult | None) -> date:
-    """The first UTC date the transform rebuilds: everything the load may have changed."""
-    start = options.as_of_date - timedelta(days=max(options.lookback_days, 1) - 1)
-    if load_result is not None:
-        start = min(start, load_result.stats.read_start.date())
-    return start
+class NothingLoaded(RuntimeError):
+    """The warehouse has no raw tables yet: there is nothing to transform."""
 
 
-def dbt_vars(options: SyncOptions, sync_time: datetime, rebuild_from: date) -> dict[str, str]:
-    return {
-        "as_of": options.as_of.isoformat(),
-        "sync_time": sync_time.isoformat(),
-        "rebuild_from_date": rebuild_from.isoformat(),
-        "lookback_days": str(options.lookback_days),
-    }
-
-
-def transform(warehouse: Warehouse, options: SyncOptions, sync_time: datetime, rebuild_from: date) -> DbtOutcome:
-    """``dbt build`` (models, seeds, data tests) into the build schema.
+def transform(warehouse: Warehouse, window: SyncWindow, sync_time: datetime) -> DbtOutcome:
+    """``dbt build`` (models, seeds, data tests) into the build schema, with the window's vars.
 
     Unit tests are left to the test suite and CI, as dbt advises: their inputs are static, so
-    running them every hour would re-prove the same SQL (18 of them: about 3 s of each build).
+    running them every hour would re-prove the same SQL (about 3 s of each build).
     """
+    missing = warehouse.missing_tables(RAW_DATASET, RAW_TABLES)
+    if missing:
+        raise NothingLoaded(
+            f"the warehouse {warehouse.display} has no {RAW_DATASET}.{missing[0]} yet: nothing was loaded "
+            "into it; run `course-analytics run` (or `load`) first"
+        )
     args = ["build", "--exclude-resource-type", "unit_test"]
-    if options.full_refresh:
+    if window.full_refresh:
         args.append("--full-refresh")
-    outcome = run_dbt(warehouse, args, dbt_vars=dbt_vars(options, sync_time, rebuild_from))
+    outcome = run_dbt(warehouse, args, dbt_vars=window.dbt_vars(sync_time))
     log.info("dbt build: %s", outcome.summary())
     return outcome

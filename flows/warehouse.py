@@ -7,7 +7,9 @@ from the ``WAREHOUSE_*`` environment variables this module derives from it (see
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -48,6 +50,13 @@ class Warehouse:
         return f"postgresql://{auth}{host}{port}/{p.get('dbname', '')}"
 
     @property
+    def key(self) -> str:
+        """A short stable name of this warehouse (host, port, database, user; not the password)."""
+        p = self.parts
+        identity = "|".join(p.get(k, "") for k in ("host", "port", "dbname", "user"))
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+    @property
     def password(self) -> str | None:
         return self.parts.get("password") or None
 
@@ -64,6 +73,16 @@ class Warehouse:
 
     def connect(self):  # -> psycopg2 connection
         return psycopg2.connect(self.dsn)
+
+    def missing_tables(self, schema: str, tables: Sequence[str]) -> list[str]:
+        """Which of ``tables`` do not exist in ``schema``."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables where table_schema = %s and table_name = any(%s)",
+                (schema, list(tables)),
+            )
+            present = {name for (name,) in cur.fetchall()}
+        return [table for table in tables if table not in present]
 
     def check_server(self) -> int:
         """The server's version number (``150018``); a ConfigError when it is older than supported."""

@@ -26,6 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.pgserver import LocalPostgres
 from flows.warehouse import Warehouse
 from tests import pg_builds
+from tests.databases import Databases
 
 _PG_VERSIONS = pytest.StashKey[list[str]]()
 
@@ -111,41 +112,37 @@ def home_dir() -> Iterator[Path]:
 
 
 @contextmanager
-def _databases(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
-    admin_dsn = postgres_server.start().dsn
-    conn = psycopg2.connect(admin_dsn)
-    conn.autocommit = True
-    created: list[str] = []
-
-    def factory(suffix: str = "") -> Warehouse:
-        base = "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
-        name = f"t_{base}{'_' + suffix if suffix else ''}"
-        with conn.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-            cur.execute(f'create database "{name}"')
-        created.append(name)
-        return Warehouse(admin_dsn.rsplit("/", 1)[0] + "/" + name)
-
+def _named_after(request: pytest.FixtureRequest, server: LocalPostgres) -> Iterator:
+    """``factory(suffix)``: databases named after the requesting test or module."""
+    databases = Databases(server)
+    base = "".join(c if c.isalnum() else "_" for c in request.node.name.lower())[:40]
     try:
-        yield factory
+        yield lambda suffix="": databases.create(f"t_{base}{'_' + suffix if suffix else ''}")
     finally:
-        with conn.cursor() as cur:
-            for name in created:
-                cur.execute(f'drop database if exists "{name}" with (force)')
-        conn.close()
+        databases.drop_all()
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres_server: LocalPostgres, home_dir: Path) -> Iterator:
+    """``make(name)``: an empty database on the session server, dropped at the end of the session."""
+    databases = Databases(postgres_server)
+    try:
+        yield databases.create
+    finally:
+        databases.drop_all()
 
 
 @pytest.fixture
 def database_factory(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
     """Make empty databases on the session server (``factory(suffix)``); all dropped after the test."""
-    with _databases(postgres_server, request) as factory:
+    with _named_after(request, postgres_server) as factory:
         yield factory
 
 
 @pytest.fixture(scope="module")
 def database_factory_module(postgres_server: LocalPostgres, request: pytest.FixtureRequest) -> Iterator:
     """The same, for module-scoped fixtures; dropped after the module."""
-    with _databases(postgres_server, request) as factory:
+    with _named_after(request, postgres_server) as factory:
         yield factory
 
 

@@ -1,7 +1,8 @@
 """An independent oracle: the expected raw rows and marts, computed from /api/send payloads alone.
 
-It never reads Umami's answers, the loader or dbt. It follows DESIGN.md's semantics and the
-contract's storage facts (how Umami encodes each JSON value). Datasets have the shape of
+It never reads Umami's answers, the loader or dbt. It follows the counting rules of docs/analysts.md
+("What counts") and the contract's storage facts (tests/data/umami-contract/CAPTURE-NOTES.md, "How data
+values are stored"). Datasets have the shape of
 ``tests/data/umami-contract/dataset.json``: ``{"reference_time", "payloads": [{"seq", "body"}]}``.
 """
 
@@ -16,13 +17,21 @@ from typing import Any
 
 CONTRACT_DIR = Path(__file__).resolve().parent / "data" / "umami-contract"
 COURSE_EVENT = "course_visit"
+# expected.json's names of why a visit does not count -> the warehouse's visit_class (docs/analysts.md)
+EXPECTED_REASONS = {
+    "guest": "guest",
+    "preview": "preview",
+    "no_shifu_bid": "missing_shifu_bid",
+    "shifu_bid_not_a_string": "shifu_bid_not_a_string",
+    "empty_shifu_bid": "empty_shifu_bid",
+}
 
 
 def load_json(name: str) -> Any:
     return json.loads((CONTRACT_DIR / name).read_text(encoding="utf-8"))
 
 
-# -- how Umami stores a JSON value (contract README, "How data values are stored") ---------------
+# -- how Umami stores a JSON value (CAPTURE-NOTES.md, "How data values are stored") ---------------
 def stored_property(value: Any) -> tuple[int, str]:
     """(dataType, stringValue) Umami v3 keeps for a JSON property value (not nested objects)."""
     if isinstance(value, bool):
@@ -82,7 +91,7 @@ def sent_events(dataset: dict, until: datetime | None = None, names: set[str] | 
 
 # -- the course marts --------------------------------------------------------------------------------
 def classify(event: SentEvent) -> str:
-    """'countable' or the one reason a course_visit does not count (DESIGN "Countable visit")."""
+    """'countable' or the one reason a course_visit does not count (docs/analysts.md, "What counts")."""
     props = event.props
     if not event.user:
         return "guest"

@@ -1,11 +1,9 @@
 """HTTP client for the Umami API: authentication, client-side throttle, retries.
 
-Retries use dlt's request helpers (the retry predicates and the ``Retry-After``-aware exponential
-wait from ``dlt.sources.helpers.requests``), composed with tenacity to add what dlt's ``Client``
-does not offer: random jitter on every wait, a retry on HTTP 200 answers whose body is not JSON, and
-a throttle applied to every attempt. Requests go through a lean urllib3 transport
-(``loader.umami.transport``) that answers with ``requests.Response`` objects, so those helpers apply
-unchanged.
+Every attempt waits for the throttle (Umami Cloud). Retried, with tenacity: answers 429 and 5xx,
+requests that got no answer (timeouts, refused or reset connections), and HTTP 200 answers whose
+body does not parse. The wait is exponential with random jitter, or what a ``Retry-After`` header
+asks (capped). Requests go through a lean urllib3 transport (``loader.umami.transport``).
 """
 
 from __future__ import annotations
@@ -16,35 +14,32 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import orjson
-import requests
-from dlt.sources.helpers.requests.retry import (
-    DEFAULT_RETRY_EXCEPTIONS,
-    DEFAULT_RETRY_STATUS,
-    retry_if_predicate,
-    retry_if_status,
-    wait_exponential_retry_after,
-)
 from tenacity import (
     RetryCallState,
     Retrying,
     retry_any,
-    retry_if_exception_type,
+    retry_if_exception,
+    retry_if_result,
     stop_after_attempt,
+    wait_exponential,
     wait_random,
 )
 
 from loader.umami.errors import UmamiAuthError, UmamiPermanentError, UmamiTransientError
-from loader.umami.transport import Transport
+from loader.umami.transport import Answer, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
 Decoder = Callable[[bytes], Any]
 
+RETRY_STATUS = frozenset({429, *range(500, 600)})
 CLOUD_REQUESTS_PER_WINDOW = 50
 CLOUD_WINDOW_SECONDS = 15.0
 
@@ -141,6 +136,8 @@ class UmamiClient:
             user_agent="course-analytics-loader",
             connections=connections,
         )
+        self._backoff = wait_exponential(multiplier=settings.backoff_factor, max=settings.max_retry_delay)
+        self._jitter = wait_random(0, settings.jitter)
         # ``wraps`` gives every call its own copy of the retry state: safe from several threads
         self._send_with_retries = self._build_retrying().wraps(self._attempt)
 
@@ -148,45 +145,50 @@ class UmamiClient:
     def _build_retrying(self) -> Retrying:
         return Retrying(
             retry=retry_any(
-                retry_if_status(DEFAULT_RETRY_STATUS),
-                retry_if_exception_type(DEFAULT_RETRY_EXCEPTIONS),
-                retry_if_predicate(self._not_json),
+                retry_if_result(lambda parsed: parsed.answer.status in RETRY_STATUS),
+                retry_if_exception(lambda error: isinstance(error, TransportError) and error.retryable),
+                retry_if_result(self._not_json),
             ),
-            wait=wait_exponential_retry_after(
-                multiplier=self.settings.backoff_factor, max=self.settings.max_retry_delay
-            )
-            + wait_random(0, self.settings.jitter),
+            wait=self._wait,
             stop=stop_after_attempt(self.settings.max_attempts),
             reraise=True,
             before_sleep=self._log_retry,
             retry_error_callback=lambda state: state.outcome.result(),
         )
 
+    def _wait(self, state: RetryCallState) -> float:
+        """What the answer's ``Retry-After`` asks (seconds; capped), else exponential; plus jitter."""
+        answer = state.outcome.result().answer if state.outcome is not None and not state.outcome.failed else None
+        asked = _retry_after(answer.headers.get("retry-after")) if answer is not None else None
+        base = min(asked, self.settings.max_retry_delay) if asked is not None else self._backoff(state)
+        return base + self._jitter(state)
+
     def _attempt(
         self, method: str, url: str, params: Mapping[str, Any] | None, json_body: Any, headers: Mapping[str, str]
-    ) -> requests.Response:
+    ) -> _Parsed:
         """One try: waits for the throttle, counts the request, sends it."""
         slot = self._throttle.acquire() if self._throttle is not None else None
         with self._count_lock:
             self.requests_made += 1
         try:
-            return self._transport.send(method, url, params=params, json_body=json_body, headers=headers)
+            return _Parsed(self._transport.send(method, url, params=params, json_body=json_body, headers=headers))
         finally:
             if slot is not None:
                 self._throttle.release(slot)
 
-    def _not_json(self, response: requests.Response | None, exception: BaseException | None) -> bool:
+    def _not_json(self, parsed: _Parsed) -> bool:
         """Retry an HTTP 200 whose body does not parse; keep the parsed body for the caller.
 
         The body is parsed here, once, by the decoder the request asked for (plain JSON by default).
         """
-        if response is None or response.status_code != 200:
+        if parsed.answer.status != 200:
             return False
         decode = getattr(self._local, "decode", None) or orjson.loads
         try:
-            response.parsed_json = decode(response.content)  # type: ignore[attr-defined]
+            parsed.body = decode(parsed.answer.content)
         except (ValueError, msgspec.DecodeError):
             return True
+        parsed.decoded = True
         return False
 
     def _log_retry(self, state: RetryCallState) -> None:
@@ -196,12 +198,11 @@ class UmamiClient:
         if outcome is None:
             return
         if outcome.failed:
-            reason = type(outcome.exception()).__name__
+            reason = str(outcome.exception())
         else:
-            response = outcome.result()
-            reason = f"HTTP {response.status_code}" if response.status_code != 200 else "malformed JSON"
-            path = urlsplit(response.url).path
-            reason = f"{reason} from {path}"
+            answer = outcome.result().answer
+            reason = f"HTTP {answer.status}" if answer.status != 200 else "malformed JSON"
+            reason = f"{reason} from {urlsplit(answer.url).path}"
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning(
             "Umami request retry %d/%d after %s; waiting %.1fs",
@@ -221,7 +222,7 @@ class UmamiClient:
 
     def _login(self) -> None:
         with self._auth_lock:
-            response = self._send(
+            parsed = self._send(
                 "POST",
                 "/auth/login",
                 json_body={
@@ -230,13 +231,13 @@ class UmamiClient:
                 },
                 headers={},
             )
-            if response.status_code in (400, 401, 403):
+            if parsed.answer.status in (400, 401, 403):
                 raise UmamiAuthError(
                     f"Umami at {display_url(self.base_url)} rejected the login for user "
-                    f"'{self.settings.username}' (HTTP {response.status_code}); "
+                    f"'{self.settings.username}' (HTTP {parsed.answer.status}); "
                     "check UMAMI_USERNAME and UMAMI_PASSWORD"
                 )
-            body = self._json(response, "/auth/login")
+            body = self._json(parsed, "/auth/login")
             token = body.get("token") if isinstance(body, dict) else None
             if not token:
                 raise UmamiPermanentError(
@@ -255,36 +256,34 @@ class UmamiClient:
         json_body: Any = None,
         headers: Mapping[str, str],
         decode: Decoder | None = None,
-    ) -> requests.Response:
+    ) -> _Parsed:
         url = self.base_url + path
         self._local.decode = decode
         try:
             return self._send_with_retries(method, url, params, json_body, headers)
-        except DEFAULT_RETRY_EXCEPTIONS as exc:
-            raise UmamiTransientError(
-                f"{method} {path} failed after {self.settings.max_attempts} attempts: {type(exc).__name__}"
-            ) from None
+        except TransportError as exc:
+            attempts = self.settings.max_attempts
+            raise UmamiTransientError(f"{method} {path} failed after {attempts} attempts: {exc}") from None
         finally:
             self._local.decode = None
 
-    def _json(self, response: requests.Response, path: str) -> Any:
-        parsed = getattr(response, "parsed_json", None)
-        if parsed is not None or response.content.strip() == b"null":
-            return parsed
+    def _json(self, parsed: _Parsed, path: str) -> Any:
+        if parsed.decoded:
+            return parsed.body
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(parsed.answer.content)
         except orjson.JSONDecodeError:
             raise UmamiTransientError(
-                f"GET {path} answered HTTP {response.status_code} with a body that is not JSON "
+                f"GET {path} answered HTTP {parsed.answer.status} with a body that is not JSON "
                 f"after {self.settings.max_attempts} attempts"
             ) from None
 
     @staticmethod
-    def _maybe_json(response: requests.Response) -> Any:
+    def _maybe_json(answer: Answer) -> Any:
         try:
-            return orjson.loads(response.content) if response.content else None
+            return orjson.loads(answer.content) if answer.content else None
         except orjson.JSONDecodeError:
-            return response.text
+            return answer.text
 
     def request(
         self,
@@ -301,8 +300,8 @@ class UmamiClient:
         """
         relogged = False
         while True:
-            response = self._send("GET", path, params=params, headers=self._auth_headers(), decode=decode)
-            status = response.status_code
+            parsed = self._send("GET", path, params=params, headers=self._auth_headers(), decode=decode)
+            status = parsed.answer.status
             if status == 401 and not self.settings.api_key and not relogged:
                 log.info("Umami answered 401 to GET %s; logging in again", path)
                 self._token = None
@@ -315,14 +314,40 @@ class UmamiClient:
                     + ("check UMAMI_API_KEY" if self.settings.api_key else "check UMAMI_USERNAME and UMAMI_PASSWORD")
                 )
             if status in allow_status:
-                return status, self._maybe_json(response)
-            if status == 429 or status >= 500:
+                return status, self._maybe_json(parsed.answer)
+            if status in RETRY_STATUS:
                 raise UmamiTransientError(
                     f"GET {path} still answered HTTP {status} after {self.settings.max_attempts} attempts"
                 )
             if status >= 400:
-                raise UmamiPermanentError(f"GET {path} answered HTTP {status}: {response.text[:300]}")
-            return status, self._json(response, path)
+                raise UmamiPermanentError(f"GET {path} answered HTTP {status}: {parsed.answer.text[:300]}")
+            return status, self._json(parsed, path)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *, decode: Decoder | None = None) -> Any:
         return self.request(path, params, decode=decode)[1]
+
+
+@dataclass
+class _Parsed:
+    """An answer and, once parsed, its body (``decoded`` tells a parsed ``null`` from none)."""
+
+    answer: Answer
+    body: Any = None
+    decoded: bool = False
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -14,68 +13,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from loader.umami.pages import EventRow, PropertyRow
-
-REDACTED = "[redacted]"
-
-# Property keys whose values are credentials or personal data by name: the last part of a
-# flattened key ("asset.uploadPolicy" -> "uploadpolicy"), lower-cased without separators, ends
-# with one of these (or equals one of the exact names).
-_SENSITIVE_KEY_SUFFIXES = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "cookie",
-    "cookies",
-    "authorization",
-    "phone",
-    "phonenumber",
-    "mobile",
-    "invitecode",
-    "redeemcode",
-    "signature",
-    "signedurl",
-    "uploadpolicy",
-    "policy",
-    "credential",
-    "credentials",
-    "connectionstring",
-    "dsn",
-    "requestbody",
-)
-_SENSITIVE_KEY_EXACT = frozenset({"body", "code", "sts", "auth"})
-# Values that look like credentials or phone numbers, whatever their key.
-_SENSITIVE_VALUE = re.compile(
-    r"(eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]{5,}"  # JWT
-    r"|\bbearer\s+\S{8,}"  # bearer token
-    r"|(?<!\d)(\+?86[- ]?)?1[3-9]\d{9}(?!\d)"  # mainland China mobile number
-    r"|\+\d{1,3}[- ]?\d{6,14}(?!\d)"  # international phone number
-    r"|[?&](x-amz-signature|x-amz-credential|signature|ossaccesskeyid|sig|token|access_token)="  # signed URL
-    r"|\b(sk|pk|rk)-[A-Za-z0-9]{16,}"  # API secret keys
-    r"|\bAKIA[0-9A-Z]{16}\b"  # cloud access key id
-    r"|\w+://[^\s/:@]+:[^\s/@]+@)",  # connection string with a password
-    re.IGNORECASE,
-)
-# Business identifiers are kept as sent even when they happen to look like a pattern above:
-# counting them exactly is the point of the warehouse.
-_IDENTIFIER_KEYS = frozenset({"shifu_bid", "outline_item_bid", "workId", "profileId", "ownerUserId", "levelId"})
+from loader.umami.sensitive import REDACTED, SensitiveRules
 
 
-def is_sensitive(key: str, value: str | None) -> bool:
-    leaf = key.rsplit(".", 1)[-1]
-    if leaf in _IDENTIFIER_KEYS:
-        return False
-    normalized = re.sub(r"[^a-z0-9]", "", leaf.lower())
-    if normalized in _SENSITIVE_KEY_EXACT or normalized.endswith(_SENSITIVE_KEY_SUFFIXES):
-        return True
-    return value is not None and _SENSITIVE_VALUE.search(value) is not None
+def encode_properties(rows: Iterable[Mapping[str, Any]], rules: SensitiveRules) -> dict[str, dict[str, Any]]:
+    """Umami event-data rows (``dataKey``, ``stringValue``, ...) as the ``properties`` object.
 
-
-def encode_properties(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Umami event-data rows (``dataKey``, ``stringValue``, ...) as the ``properties`` object."""
+    Values whose key or content looks sensitive (``rules``) are replaced by ``[redacted]``; the key stays.
+    """
     properties: dict[str, dict[str, Any]] = {}
     for row in rows:
         key = row.get("dataKey")
@@ -84,7 +29,7 @@ def encode_properties(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, 
         string_value = row.get("stringValue")
         number_value = row.get("numberValue")
         date_value = row.get("dateValue")
-        if is_sensitive(key, string_value if isinstance(string_value, str) else None):
+        if rules.is_sensitive(key, string_value if isinstance(string_value, str) else None):
             string_value = REDACTED
             number_value = date_value = None
         properties[key] = {
@@ -158,7 +103,7 @@ EVENT_COLUMNS = ("event_id", "website_id", "session_id", "event_name", "created_
 CREATED_AT_TYPE = pa.timestamp("ms", tz="UTC")
 EVENTS_SCHEMA = pa.schema(
     [
-        ("event_id", pa.string()),
+        ("event_id", pa.string(), False),
         ("website_id", pa.string()),
         ("session_id", pa.string()),
         ("event_name", pa.string()),
@@ -226,7 +171,8 @@ class PropertiesEncoder:
     and a JSON dump. The memory is bounded: past ``limit`` sets it starts over.
     """
 
-    def __init__(self, limit: int = 100_000) -> None:
+    def __init__(self, rules: SensitiveRules, limit: int = 100_000) -> None:
+        self.rules = rules
         self.limit = limit
         self._known: dict[tuple, str] = {}
 
@@ -243,10 +189,9 @@ class PropertiesEncoder:
             self._known[key] = known
         return known
 
-    @staticmethod
-    def _encode(rows: Sequence[Mapping[str, Any]] | tuple[PropertyRow, ...]) -> str:
+    def _encode(self, rows: Sequence[Mapping[str, Any]] | tuple[PropertyRow, ...]) -> str:
         plain = (msgspec.structs.asdict(r) if isinstance(r, PropertyRow) else r for r in rows)
-        return orjson.dumps(encode_properties(r for r in plain if isinstance(r, Mapping))).decode()
+        return orjson.dumps(encode_properties((r for r in plain if isinstance(r, Mapping)), self.rules)).decode()
 
 
 _TYPED_FIELDS = attrgetter("id", "websiteId", "sessionId", "eventName", "createdAt", "urlPath", "hasData")

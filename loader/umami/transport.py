@@ -1,11 +1,11 @@
-"""The HTTP transport under the Umami client: one urllib3 pool manager, answers as ``requests.Response``.
+"""The HTTP transport under the Umami client: one urllib3 pool manager, answers as :class:`Answer`.
 
 A small request through ``requests.Session`` cost the client 1.16 ms of CPU on this project's
 machine (preparing the request, merging settings, hooks, cookies), through urllib3 alone 0.43 ms
 (docs/benchmarks.md), and a first load makes one small request per new session: thousands of
-them, on the loader's one busy core (GIL). This transport sends with urllib3 and hands back a
-``requests.Response``, so the client's retry policy (dlt's retry predicates and ``Retry-After``-aware
-wait) works unchanged, and maps urllib3's errors to the ``requests`` exceptions those predicates retry.
+them, on the loader's one busy core (GIL). This transport sends with urllib3 and answers with its
+own small :class:`Answer`; a request that got no answer raises a :class:`TransportError` saying
+whether trying again may help.
 
 Environment settings are read once, as ``requests`` would read them: ``HTTP(S)_PROXY``/``NO_PROXY``
 and ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (else the bundle ``requests`` ships with).
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-import requests
 import urllib3
-from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, get_environ_proxies
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -33,6 +32,30 @@ from urllib3.exceptions import (
 )
 
 MAX_REDIRECTS = 5
+
+
+class TransportError(Exception):
+    """A request that got no answer; ``retryable`` when trying again may get one."""
+
+    retryable = True
+
+
+class TooManyRedirects(TransportError):
+    retryable = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer: status, headers (names lower-cased), body, and the URL asked."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
 class Transport:
@@ -74,8 +97,8 @@ class Transport:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str],
-    ) -> requests.Response:
-        """The server's answer, whatever its status; ``requests`` exceptions when there is none."""
+    ) -> Answer:
+        """The server's answer, whatever its status; :class:`TransportError` when there is none."""
         if params:
             url = f"{url}?{urlencode({k: v for k, v in params.items() if v is not None})}"
         # what requests sends by default; urllib3 undoes the compression
@@ -88,26 +111,20 @@ class Transport:
             answer = self._manager.request(method, url, body=body, headers=send_headers)
         except (HTTPError, OSError) as error:  # every urllib3 failure, and the socket's own
             cause = error.reason if isinstance(error, MaxRetryError) and error.reason else error
-            raise _as_requests_error(cause, url) from None
-        response = requests.Response()
-        response.status_code = answer.status
-        response.reason = answer.reason or ""
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response.encoding = get_encoding_from_headers(response.headers)
-        response._content = answer.data  # the body, already read by urllib3
-        response.url = url
-        return response
+            raise _transport_error(cause, url) from None
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        return Answer(answer.status, headers, answer.data, url)  # the body, already read (and decoded) by urllib3
 
 
-def _as_requests_error(error: BaseException, url: str) -> requests.RequestException:
-    """The ``requests`` exception for a urllib3 failure (the kinds dlt's retry predicates know)."""
+def _transport_error(error: BaseException, url: str) -> TransportError:
+    """What went wrong, named without the URL's query (which may be long)."""
     text = f"{type(error).__name__} for {urlsplit(url).path}"
     if isinstance(error, NewConnectionError):  # a subclass of ConnectTimeoutError, yet no timeout
-        return requests.ConnectionError(text)
+        return TransportError(f"connection refused or failed: {text}")
     if isinstance(error, ConnectTimeoutError):
-        return requests.ConnectTimeout(text)
+        return TransportError(f"connect timeout: {text}")
     if isinstance(error, ReadTimeoutError):
-        return requests.ReadTimeout(text)
+        return TransportError(f"read timeout: {text}")
     if isinstance(error, ResponseError):  # too many redirects
-        return requests.TooManyRedirects(text)
-    return requests.ConnectionError(text)
+        return TooManyRedirects(f"too many redirects: {text}")
+    return TransportError(f"connection error: {text}")

@@ -1,23 +1,28 @@
-"""A warehouse before its first load: no raw table exists yet, and the whole build still passes.
+"""A site with no events yet: the first load creates every raw table, empty, and the whole build
+and publication pass on them, on every supported server.
 
-dlt creates a raw table only when rows of its kind arrive (a site with no events yet, a run that
-rejected nothing), so every staging model must read a missing raw table as empty, on every
-supported server (PostgreSQL 15 rejects a subquery in FROM without an alias; 16 accepts it).
+dlt creates a table only for a resource that yields something, so the loader materializes each
+raw table's schema on every run (``dlt.mark.materialize_table_schema``): the staging models read
+plain sources, with no stand-in for a missing table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
+from flows import sync
+from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
-from tests.dbt.conftest import BUILD_VARS
-from tests.dbt.run_helpers import dbt
+from loader.pipeline import RAW_TABLES
+from tests.dbt.conftest import AS_OF, BUILD_VARS
+from tests.dbt.run_helpers import dbt, publish
+from umami_sim import UmamiSimulator
 
 pytestmark = pytest.mark.pg_matrix
 
-RAW_TABLES = ("events", "sessions", "window_stats", "window_property_values", "rejected_rows", "sync_runs")
 STAGING = {
     "events": ["stg_umami__events", "stg_umami__event_properties"],
     "sessions": ["stg_umami__sessions"],
@@ -34,25 +39,32 @@ def _count(warehouse: Warehouse, relation: str) -> int:
         return cur.fetchone()[0]
 
 
-def test_build_and_publish_before_any_raw_table_exists(make_database: Callable[[str], Warehouse]) -> None:
+def test_a_site_without_events_loads_builds_and_publishes(make_database: Callable[[str], Warehouse], home_dir) -> None:
     warehouse = make_database("dbt_empty_sources")
+    with UmamiSimulator() as sim:
+        website = sim.create_website("no traffic yet", "course.example.com")
+        umami = UmamiSettings(sim.base_url, website, username=sim.username, password=sim.password)
+        parameters = sync.SyncParameters(as_of=datetime.fromisoformat(AS_OF))
+        window = sync.plan(warehouse, umami, parameters, event_names=("course_visit",))
+        loaded = sync.load(warehouse, umami, window)
+    assert loaded.report.events == {"course_visit": 0}
     with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute("select count(*) from information_schema.tables where table_schema = 'umami_raw'")
-        assert cur.fetchone()[0] == 0
+        cur.execute("select table_name from information_schema.tables where table_schema = 'umami_raw'")
+        created = {name for (name,) in cur.fetchall()}
+    assert set(RAW_TABLES) <= created  # every raw table, rows or not
+    assert set(STAGING) == set(RAW_TABLES)
+    for table in ("events", "sessions", "rejected_rows"):
+        assert _count(warehouse, f"umami_raw.{table}") == 0, table
 
     outcome = dbt(warehouse, ["build"], dbt_vars=BUILD_VARS)
     assert outcome.success, [f"{r['unique_id']}: {r['message']}" for r in outcome.failures()]
-    assert set(STAGING) == set(RAW_TABLES)
     for table, models in STAGING.items():
         for model in models:
-            assert _count(warehouse, f"analytics_build.{model}") == 0, (table, model)
+            expected = _count(warehouse, f"umami_raw.{table}")
+            assert _count(warehouse, f"analytics_build.{model}") == expected, (table, model)
+    assert _count(warehouse, "analytics_build.stg_umami__sync_runs") == 1
     assert _count(warehouse, "analytics_build.analytics_course_window_stats") == 0
     assert _count(warehouse, "analytics_build.tracking_event") == 0
 
-    dbt(
-        warehouse,
-        ["run-operation", "publish_marts", "--args", '{"rebuild_from_date": "2026-11-17"}'],
-        dbt_vars=BUILD_VARS,
-        raise_on_failure=True,
-    )
+    publish(warehouse, BUILD_VARS)
     assert _count(warehouse, "analytics.operator_course_metrics") == 0

@@ -1,6 +1,6 @@
 """Incremental behaviour of the course marts.
 
-Each run rebuilds the UTC dates >= rebuild_from_date (default as_of_date - 2): a second run with
+Each run rebuilds the UTC dates >= rebuild_from_date (the lookback's: as_of_date - 2): a second run with
 no new events changes no created_at/updated_at; new events inside the lookback move only the
 affected rows' updated_at; a row whose visits vanished is deleted; --full-refresh then gives
 identical keys and counts.
@@ -17,7 +17,7 @@ import pytest
 from flows.warehouse import Warehouse
 from tests.dbt import raw_umami
 from tests.dbt.conftest import AS_OF, load_contract
-from tests.dbt.run_helpers import dbt
+from tests.dbt.run_helpers import dbt, window_vars
 
 pytestmark = pytest.mark.pg_matrix
 
@@ -46,7 +46,7 @@ def _build(warehouse: Warehouse, sync_time: str, *extra: str) -> None:
     dbt(
         warehouse,
         ["build", "--exclude", "tag:tracking", *extra],
-        dbt_vars={"as_of": AS_OF, "sync_time": sync_time},
+        dbt_vars=window_vars(AS_OF, sync_time),
         raise_on_failure=True,
     )
 

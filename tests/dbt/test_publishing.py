@@ -16,7 +16,7 @@ import pytest
 from flows.warehouse import Warehouse
 from tests.dbt import raw_umami
 from tests.dbt.conftest import AS_OF, ContractBuild, load_contract
-from tests.dbt.run_helpers import OperationFailed, dbt, run_operation
+from tests.dbt.run_helpers import OperationFailed, dbt, publish, run_operation, window_vars
 
 pytestmark = pytest.mark.pg_matrix
 
@@ -58,18 +58,12 @@ def _execute(warehouse: Warehouse, statement: str, params=None) -> None:
         conn.close()
 
 
-def _vars(sync_time: str, **extra: str) -> dict[str, str]:
-    return {"as_of": AS_OF, "sync_time": sync_time, **extra}
+def _vars(sync_time: str, rebuild_from_date: str = "2026-11-17") -> dict[str, str]:
+    return window_vars(AS_OF, sync_time, rebuild_from_date)
 
 
 def _publish(warehouse: Warehouse, sync_time: str, *, raise_on_failure: bool = True, **args) -> bool:
-    return run_operation(
-        warehouse,
-        "publish_marts",
-        {"rebuild_from_date": "2026-11-17", **args},
-        dbt_vars=_vars(sync_time),
-        raise_on_failure=raise_on_failure,
-    ).success
+    return publish(warehouse, _vars(sync_time), raise_on_failure=raise_on_failure, **args).success
 
 
 @pytest.fixture(scope="module")
@@ -194,13 +188,7 @@ def test_publication_is_atomic_and_a_good_run_publishes(published: dict) -> None
 
     # the next run rebuilds from 2026-11-19 only; its publication carries 11-17 and 11-18 too
     assert _course_build(warehouse, "2026-11-20T05:05:00Z", rebuild_from_date="2026-11-19").success
-    run_operation(
-        warehouse,
-        "publish_marts",
-        {"rebuild_from_date": "2026-11-19"},
-        dbt_vars=_vars("2026-11-20T05:05:00Z"),
-        raise_on_failure=True,
-    )
+    publish(warehouse, _vars("2026-11-20T05:05:00Z", "2026-11-19"))
     after = _snapshot(warehouse)
     assert after != before
     assert after | {"_relations": None} == _snapshot(warehouse, "analytics_build") | {"_relations": None}
@@ -218,13 +206,7 @@ def test_publication_is_atomic_and_a_good_run_publishes(published: dict) -> None
 
 def test_full_refresh_publication_copies_everything(published: dict) -> None:
     warehouse = published["warehouse"]
-    run_operation(
-        warehouse,
-        "publish_marts",
-        {"rebuild_from_date": "2026-11-19", "full_refresh": True},
-        dbt_vars=_vars("2026-11-20T05:05:00Z"),
-        raise_on_failure=True,
-    )
+    publish(warehouse, _vars("2026-11-20T05:05:00Z", "2026-11-19"), full_refresh=True)
     conn = warehouse.connect()
     last = raw_umami.query(
         conn, "select full_refresh, relations from analytics.mart_publications order by publication_id desc limit 1"
@@ -239,13 +221,7 @@ def test_analyst_role_reads_marts_only(contract_build: ContractBuild) -> None:
     warehouse = contract_build.warehouse
     run_operation(warehouse, "grant_analyst_access", {"role": "analyst_readonly"}, raise_on_failure=True)
     # a publication after the grant swaps tables in: default privileges cover them
-    run_operation(
-        warehouse,
-        "publish_marts",
-        {"rebuild_from_date": "2026-11-17"},
-        dbt_vars={"as_of": AS_OF, "sync_time": "2026-11-20T00:05:00Z"},
-        raise_on_failure=True,
-    )
+    publish(warehouse, _vars("2026-11-20T00:05:00Z"))
     conn = warehouse.connect()
     try:
         with conn.cursor() as cur:
@@ -279,13 +255,7 @@ def test_analyst_role_reads_marts_only(contract_build: ContractBuild) -> None:
 
 def test_publish_marts_refuses_to_run_without_a_build(make_database: Callable[[str], Warehouse]) -> None:
     warehouse = make_database("dbt_publish_empty")
-    outcome = run_operation(
-        warehouse,
-        "publish_marts",
-        {"rebuild_from_date": "2026-11-17"},
-        dbt_vars={"as_of": AS_OF},
-        raise_on_failure=False,
-    )
+    outcome = publish(warehouse, window_vars(AS_OF), raise_on_failure=False)
     assert not outcome.success
     conn = warehouse.connect()
     assert raw_umami.query(conn, "select count(*) as n from pg_namespace where nspname = 'analytics'")[0]["n"] == 0

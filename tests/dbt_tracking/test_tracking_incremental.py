@@ -10,18 +10,17 @@ rebuild_from_date 2026-11-17): it must rebuild Shanghai day 2026-11-17 from its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from flows.dbt import run_dbt
-from flows.pgserver import LocalPostgres
 from flows.warehouse import Warehouse
 from tests.dbt.raw_umami import WEBSITE_ID, create_raw_tables, insert_rows
+from tests.dbt.run_helpers import window_vars
 from tests.dbt_tracking import tracking_data as td
-from tests.dbt_tracking.conftest import build, query, scratch_database
+from tests.dbt_tracking.conftest import build, query
 
 pytestmark = pytest.mark.pg_matrix
 
@@ -34,16 +33,8 @@ MARTS = (
     "tracking_event_key_coverage",
     "analytics_date_dimension",
 )
-RUN_1 = {
-    "as_of": "2026-11-17T23:59:59+00:00",
-    "sync_time": "2026-11-18T00:05:00+00:00",
-    "rebuild_from_date": "2026-11-15",
-}
-RUN_2 = {
-    "as_of": "2026-11-19T23:59:59+00:00",
-    "sync_time": "2026-11-20T00:05:00+00:00",
-    "rebuild_from_date": "2026-11-17",
-}
+RUN_1 = window_vars("2026-11-17T23:59:59+00:00", "2026-11-18T00:05:00+00:00", "2026-11-15")
+RUN_2 = window_vars("2026-11-19T23:59:59+00:00", "2026-11-20T00:05:00+00:00", "2026-11-17")
 
 
 def _event(event_id: str, name: str, session_id: str, at: str, data: dict[str, Any] | None = None) -> dict:
@@ -90,35 +81,36 @@ def _snapshot(warehouse: Warehouse) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def runs(postgres_server: LocalPostgres, home_dir) -> Iterator[dict[str, Any]]:
+def runs(database_factory_module, home_dir) -> dict[str, Any]:
     _, rows, _ = td.dataset_rows()
     planted = td.planted_raw_rows()
-    with scratch_database(postgres_server, "t_tracking_incremental") as warehouse:
-        with warehouse.connect() as conn:
-            create_raw_tables(conn)
-            insert_rows(conn, "events", rows["events"] + EARLY)
-            insert_rows(conn, "sessions", rows["sessions"] + planted["sessions"])
-        _, first_seconds = build(warehouse, RUN_1, tests=False)
-        before = {r["event_id"]: r for r in query(warehouse, "select * from analytics_build.tracking_event")}
-        with warehouse.connect() as conn:
-            insert_rows(conn, "events", LATE)
-        # the data tests check what the incremental run wrote; unit tests ran in the other module
-        _, incremental_seconds = build(warehouse, RUN_2, "--exclude-resource-type", "unit_test")
-        incremental = _snapshot(warehouse)
-        after = {r["event_id"]: r for r in query(warehouse, "select * from analytics_build.tracking_event")}
-        _, full_seconds = build(warehouse, RUN_2, "--full-refresh", tests=False)
-        yield {
-            "warehouse": warehouse,
-            "before": before,
-            "after": after,
-            "incremental": incremental,
-            "full_refresh": _snapshot(warehouse),
-            "seconds": {"first": first_seconds, "incremental": incremental_seconds, "full": full_seconds},
-        }
+    warehouse = database_factory_module("incremental")
+    with warehouse.connect() as conn:
+        create_raw_tables(conn)
+        insert_rows(conn, "events", rows["events"] + EARLY)
+        insert_rows(conn, "sessions", rows["sessions"] + planted["sessions"])
+    _, first_seconds = build(warehouse, RUN_1, tests=False)
+    before = {r["event_id"]: r for r in query(warehouse, "select * from analytics_build.tracking_event")}
+    with warehouse.connect() as conn:
+        insert_rows(conn, "events", LATE)
+    # the data tests check what the incremental run wrote; unit tests ran in the other module
+    _, incremental_seconds = build(warehouse, RUN_2, "--exclude-resource-type", "unit_test")
+    incremental = _snapshot(warehouse)
+    after = {r["event_id"]: r for r in query(warehouse, "select * from analytics_build.tracking_event")}
+    _, full_seconds = build(warehouse, RUN_2, "--full-refresh", tests=False)
+    return {
+        "warehouse": warehouse,
+        "before": before,
+        "after": after,
+        "incremental": incremental,
+        "full_refresh": _snapshot(warehouse),
+        "seconds": {"first": first_seconds, "incremental": incremental_seconds, "full": full_seconds},
+    }
 
 
 def test_incremental_run_equals_full_refresh(runs: dict[str, Any]) -> None:
     for relation in MARTS:
+        assert runs["incremental"][relation], f"{relation} is empty: the comparison would prove nothing"
         assert runs["incremental"][relation] == runs["full_refresh"][relation], relation
 
 

@@ -3,7 +3,7 @@
 Two sources of raw events, stored the way the loader stores them (``umami_raw.events`` with
 Umami's flattened ``properties``, ``umami_raw.sessions`` with the distinct id):
 
-* the contract dataset (``/work/shared/umami-contract/dataset.json``): every named custom event
+* the contract dataset (``tests/data/umami-contract/dataset.json``): every named custom event
   (course_visit, work_play_start, daily_login, the wrong-case Course_Visit). Their expected facts
   are computed here from the dataset's payloads, independently of the dbt SQL;
 * events planted by these tests (:data:`PLANTED`), each with its expected fact or exclusion

@@ -30,14 +30,7 @@ CLI = str(Path(sys.executable).parent / "course-analytics")
 SECRET = "Planted-Secret-7c1e-e2e"
 AS_OF = "2026-11-19T23:59:59Z"
 SHANGHAI = timedelta(hours=8)
-# The oracle's reason names -> the warehouse's visit_class (docs/analysts.md).
-REASONS = {
-    "guest": "guest",
-    "preview": "preview",
-    "no_shifu_bid": "missing_shifu_bid",
-    "shifu_bid_not_a_string": "shifu_bid_not_a_string",
-    "empty_shifu_bid": "empty_shifu_bid",
-}
+REASONS = oracle.EXPECTED_REASONS
 
 
 @dataclass

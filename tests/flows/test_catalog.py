@@ -6,7 +6,6 @@ import csv
 
 from flows import paths
 from flows.catalog import default_event_names
-from flows.sync import SyncOptions
 
 
 def test_default_event_names_are_course_visit_and_the_catalog() -> None:
@@ -16,4 +15,3 @@ def test_default_event_names_are_course_visit_and_the_catalog() -> None:
     names = default_event_names()
     assert names[0] == "course_visit" and len(names) == len(set(names))
     assert set(names) == {"course_visit", *keys} and "work_play_start" in names and "daily_login" in names
-    assert SyncOptions.create().event_names == names

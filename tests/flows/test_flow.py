@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
+import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.catalog import default_event_names
-from flows.deployment import HOURLY_CRON, hourly_deployment
+from flows.deployment import PREFECT_YAML, hourly_deployment
 from flows.flow import course_analytics_sync
 from flows.warehouse import Warehouse
 from tests import oracle
+from tests.dbt import raw_umami
 
 AS_OF = datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC)
 
@@ -82,7 +85,7 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
     monkeypatch.setenv("UMAMI_WEBSITE_ID", "00000000-0000-4000-8000-000000000000")
     state, alerts = run_logging_alerts(caplog, as_of=AS_OF.isoformat())
     assert state.is_failed() and "does not exist" in state.message
-    assert task_names(state) == ["load"]
+    assert task_names(state) == ["load", "plan"]
     assert published(warehouse) == published_first and alerts == []
 
     # 3. a dbt test fails (a raw session stored twice; the load fetches known sessions never
@@ -94,7 +97,7 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
         cur.execute("insert into umami_raw.sessions select * from twice")
     state, alerts = run_logging_alerts(caplog, as_of=AS_OF.isoformat())
     assert state.is_failed() and "dbt build failed" in state.message
-    assert task_names(state) == ["load", "transform"]
+    assert task_names(state) == ["load", "plan", "transform"]
     assert published(warehouse) == published_first and alerts == []
 
     # 4. the third failure in a row raises the alert
@@ -120,8 +123,13 @@ def test_the_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(fresh
     """Unit tests have static inputs: they run in the test suite (tests/dbt), not every hour."""
     from flows import sync
 
-    options = sync.SyncOptions.create(as_of=AS_OF)
-    outcome = sync.transform(fresh_database, options, datetime.now(UTC), sync.rebuild_from_date(options, None))
+    window = sync.plan(fresh_database, None, sync.SyncParameters(as_of=AS_OF))
+    assert window.reads == {} and window.rebuild_from.isoformat() == "2026-11-17"  # nothing read, lookback rebuilt
+    with pytest.raises(sync.NothingLoaded, match="nothing was loaded into it; run `course-analytics run`"):
+        sync.transform(fresh_database, window, datetime.now(UTC))
+    with fresh_database.connect() as conn:
+        raw_umami.create_raw_tables(conn)
+    outcome = sync.transform(fresh_database, window, datetime.now(UTC))
     kinds = {result["unique_id"].split(".")[0] for result in outcome.results}
     assert outcome.success and kinds == {"operation", "model", "seed", "test"}  # operation: on-run-start
 
@@ -169,22 +177,31 @@ def test_all_courses_dropping_to_zero_raises_an_alert(sync_env, caplog) -> None:
     assert any("ALERT" in r.getMessage() for r in caplog.records)
 
 
-def test_the_deployment_is_hourly_utc_without_overlap() -> None:
+def test_the_deployment_is_hourly_utc_without_overlap(tmp_path) -> None:
     deployment = hourly_deployment()
     (schedule,) = deployment.schedules
-    assert schedule.schedule.cron == HOURLY_CRON == "0 * * * *" and schedule.schedule.timezone == "UTC"
+    assert schedule.schedule.cron == "0 * * * *" and schedule.schedule.timezone == "UTC"
     assert deployment.concurrency_limit == 1
+    assert deployment.concurrency_options.collision_strategy == "ENQUEUE"  # a late run waits, never overlaps
     assert deployment.entrypoint.endswith("flows/flow.py:course_analytics_sync")
-
-    import yaml
-
-    from flows import paths
-
-    declared = yaml.safe_load((paths.dbt_project_dir().parent / "prefect.yaml").read_text())
+    declared = yaml.safe_load(PREFECT_YAML.read_text())
     (hourly,) = declared["deployments"]
-    assert hourly["schedules"] == [{"cron": "0 * * * *", "timezone": "UTC"}]
-    assert hourly["concurrency_limit"]["limit"] == 1
     assert hourly["entrypoint"] == "flows/flow.py:course_analytics_sync"
+
+    # prefect.yaml is the one declaration: `serve` runs what it says
+    changed = PREFECT_YAML.read_text().replace('cron: "0 * * * *"', 'cron: "30 * * * *"')
+    assert changed != PREFECT_YAML.read_text()
+    (tmp_path / "prefect.yaml").write_text(changed)
+    (other,) = hourly_deployment(tmp_path / "prefect.yaml").schedules
+    assert other.schedule.cron == "30 * * * *"
+
+
+def test_flow_parameters_are_typed_and_checked_by_prefect() -> None:
+    from prefect.exceptions import ParameterTypeError
+
+    for bad in ({"as_of": "yesterday"}, {"start_date": "2026-13-01"}, {"lookback_days": -1}, {"steps": "publish"}):
+        with pytest.raises(ParameterTypeError):
+            course_analytics_sync(**bad)
 
 
 def test_flow_parameters_hold_no_secret() -> None:

@@ -50,6 +50,15 @@ def test_settings_are_read_from_dlt_toml_files(tmp_path: Path) -> None:
     assert "UMAMI_WEBSITE_ID is not set" in result.stderr  # api_url came from config.toml
 
 
+@pytest.mark.parametrize(
+    ("option", "value"), [("--as-of", "yesterday"), ("--start-date", "2026-13-01"), ("--lookback-days", "-1")]
+)
+def test_a_bad_option_value_exits_2_before_anything_runs(tmp_path: Path, option: str, value: str) -> None:
+    result = run_cli(["load", option, value], tmp_path, UMAMI_API_URL="http://127.0.0.1:9/api")
+    assert result.returncode == 2, result.stderr
+    assert option in result.stderr and "Invalid value" in result.stderr
+
+
 def test_bad_api_url_is_a_config_error(tmp_path: Path) -> None:
     result = run_cli(["load"], tmp_path, UMAMI_API_URL="umami.example.com")
     assert result.returncode == 2

@@ -60,10 +60,12 @@ def load_site(home_dir) -> Callable[..., LoadResult]:
     """Run the real load (dlt pipeline) of a site into a warehouse."""
 
     def run(site: UmamiSite, warehouse: Warehouse, **options: Any) -> LoadResult:
-        options.setdefault("as_of", AS_OF)
-        options.setdefault("event_names", ("course_visit",))
+        names = options.pop("event_names", ("course_visit",))
         client = {**FAST_CLIENT, **options.pop("client_options", {})}
-        return sync.load(warehouse, site.settings(), sync.SyncOptions(client_options=client, **options))
+        umami = site.settings(**options.pop("settings", {}))
+        parameters = sync.SyncParameters(**{"as_of": AS_OF, **options})
+        window = sync.plan(warehouse, umami, parameters, event_names=names)
+        return sync.load(warehouse, umami, window, parameters.page_size, client_options=client)
 
     return run
 

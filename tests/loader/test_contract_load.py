@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from flows.warehouse import Warehouse
-from loader.pipeline import LoadResult, count_loaded_rows, remove_duplicate_events
+from loader.pipeline import RAW_TABLES, LoadResult
 from tests.loader.conftest import AS_OF, UmamiSite, expected_events, raw_events, raw_snapshot
 from umami_sim import UmamiSimulator, course_visit_body
 
@@ -21,7 +21,7 @@ def test_raw_tables_hold_exactly_the_contract(
     expected = expected_events(contract_dataset)
     assert sum(expected.values()) == 51  # 52 course_visit sent; one is after the as-of instant
     assert raw_events(fresh_database) == expected
-    assert result.rows["events"] == 51 and result.stats.rejected == 0
+    assert result.rows["events"] == 51 and result.report.rejected == 0
     with fresh_database.connect() as conn, conn.cursor() as cur:
         cur.execute("select count(*), count(distinct_id), bool_and(found) from umami_raw.sessions")
         assert cur.fetchone() == (13, 8, True)  # 8 users, 5 guest sessions (one guest in two months)
@@ -60,53 +60,22 @@ def test_two_runs_in_a_row_change_nothing(contract_site, fresh_database: Warehou
     # the rows each run reports are the rows its load packages hold in the tables
     assert first_load.rows == first_counted and first_load.rows["events"] == 51
     assert again.rows == _counted(fresh_database, again)
-    assert again.rows["events"] == sum(again.stats.events.values()) > 0  # the 3-day lookback, read again
+    assert again.rows["events"] == sum(again.report.events.values()) > 0  # the 3-day lookback, read again
     assert again.rows["sessions"] == 0
     assert raw_snapshot(fresh_database) == first
-    assert again.stats.sessions_fetched == 0  # sessions are fetched once per id, never again
+    assert again.report.sessions_fetched == 0  # sessions are fetched once per id, never again
     assert contract_site.sim.request_count("/sessions/") == 13
     assert not list(home_dir.rglob("event-files-*"))  # the events' CSV files live in the load packages only
 
 
-def _staged_events(warehouse: Warehouse) -> bool:
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass('umami_raw_staging.events') is not null")
-        return cur.fetchone()[0]
-
-
-def test_a_first_load_appends_and_later_loads_merge(contract_site, fresh_database: Warehouse, load_site) -> None:
-    """Into an empty events table the first load copies straight in; the next ones merge on event_id."""
-    load_site(contract_site, fresh_database)
-    assert not _staged_events(fresh_database)  # no staging copy, no merge
-    first = raw_snapshot(fresh_database)
-    load_site(contract_site, fresh_database)
-    assert _staged_events(fresh_database)  # the lookback was merged through staging
-    assert raw_snapshot(fresh_database) == first
-
-
-def test_events_copied_twice_by_one_package_are_removed_once(
-    contract_site, fresh_database: Warehouse, load_site
-) -> None:
-    """What the load that finishes an interrupted package does if a COPY was repeated."""
-    loaded = load_site(contract_site, fresh_database)
-    before = raw_snapshot(fresh_database)
-    with fresh_database.connect() as conn, conn.cursor() as cur:
-        # the package's file copied again: the last day's events a second time, one event a third
-        cur.execute(
-            "insert into umami_raw.events select * from umami_raw.events "
-            "where created_at >= '2026-11-19' union all (select * from umami_raw.events order by event_id limit 1)"
-        )
-        planted = cur.rowcount
-        assert planted > 1
-        assert remove_duplicate_events(cur, "umami_raw", ["another-load"]) == 0  # other packages: untouched
-        assert remove_duplicate_events(cur, "umami_raw", loaded.load_ids) == planted
-        assert remove_duplicate_events(cur, "umami_raw", loaded.load_ids) == 0
-    assert raw_snapshot(fresh_database) == before
-
-
 def _counted(warehouse: Warehouse, run: LoadResult) -> dict[str, int]:
+    """The rows of each raw table that carry one of the run's load ids."""
     with warehouse.connect() as conn, conn.cursor() as cur:
-        return count_loaded_rows(cur, "umami_raw", run.load_ids)
+        counts = {}
+        for table in RAW_TABLES:
+            cur.execute(f"select count(*) from umami_raw.{table} where _dlt_load_id = any(%s)", (run.load_ids,))
+            counts[table] = cur.fetchone()[0]
+        return counts
 
 
 def test_other_event_names_load_through_the_same_resource(

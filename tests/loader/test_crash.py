@@ -28,7 +28,9 @@ def _start_load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
         "COURSE_ANALYTICS_HOME": str(home),
     }
     args = [CLI, "load", "--as-of", AS_OF.isoformat(), "--page-size", "3"]
-    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    home.mkdir(parents=True, exist_ok=True)
+    output = (home / "load-output.txt").open("w")  # a file: a full pipe would block the load
+    return subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.mark.parametrize("kill_after_requests", [3, 12, 30])
@@ -49,11 +51,12 @@ def test_sigkill_mid_load_then_rerun(
     contract_site.sim.reset_counters()
     contract_site.sim.add_fault(Fault("latency", count=None, latency_ms=60))  # time to aim the kill
     process = _start_load(contract_site, crashed.dsn, home_dir / f"crashed-{kill_after_requests}")
+    output = home_dir / f"crashed-{kill_after_requests}" / "load-output.txt"
     deadline = time.monotonic() + 60
     while contract_site.sim.request_count() < kill_after_requests and process.poll() is None:
-        assert time.monotonic() < deadline, "the load never reached the kill point"
+        assert time.monotonic() < deadline, f"the load never reached the kill point: {output.read_text()}"
         time.sleep(0.01)
-    assert process.poll() is None, f"the load ended before the kill point: {process.stdout.read()}"
+    assert process.poll() is None, f"the load ended before the kill point: {output.read_text()}"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL

@@ -1,10 +1,9 @@
 """The loader's shortcuts for throughput must not change what it loads: the remembered property
 encodings equal a fresh encoding, reading ahead in a thread keeps order, errors and early stops,
-and the events' CSV files hold every value of every event, with its column and load id."""
+and the events' Arrow tables reach the warehouse through dlt's CSV files with every value intact."""
 
 from __future__ import annotations
 
-import csv
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,9 +13,13 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from loader.umami.event_files import EVENT_FILE_COLUMNS, LOAD_ID_COLUMN, EventFiles
+from flows.sync import sensitive_rules
+from flows.warehouse import Warehouse
+from loader.pipeline import configure_writers, make_pipeline
 from loader.umami.read_ahead import read_ahead
-from loader.umami.records import EVENTS_SCHEMA, REDACTED, PropertiesEncoder, encode_properties
+from loader.umami.records import EVENTS_SCHEMA, PropertiesEncoder, encode_properties
+from loader.umami.sensitive import REDACTED
+from loader.umami.source import EVENT_COLUMNS
 
 
 def _row(key: str, value: object, data_type: int = 1, created_at: str = "2026-11-19T10:00:00.000Z") -> dict:
@@ -45,15 +48,15 @@ PROPERTY_SETS = [
 
 
 def test_remembered_encodings_equal_a_fresh_encoding_every_time() -> None:
-    encode = PropertiesEncoder(limit=3)  # a small limit: the memory starts over several times
+    encode = PropertiesEncoder(sensitive_rules(), limit=3)  # a small limit: the memory starts over
     for _ in range(3):
         for rows in PROPERTY_SETS:
-            fresh = encode_properties(r for r in rows if isinstance(r, dict))
+            fresh = encode_properties((r for r in rows if isinstance(r, dict)), sensitive_rules())
             assert orjson.loads(encode(rows)) == fresh
 
 
 def test_the_remembered_encoding_still_redacts() -> None:
-    encode = PropertiesEncoder()
+    encode = PropertiesEncoder(sensitive_rules())
     for _ in range(2):
         properties = orjson.loads(encode([_row("token", "abc"), _row("note", "call 13812345678")]))
         assert properties["token"]["string_value"] == REDACTED
@@ -117,45 +120,29 @@ def _events(first: int, count: int) -> pa.Table:
     )
 
 
-def test_event_files_hold_every_value_with_its_column_and_the_load_id(tmp_path: Path) -> None:
-    table = _events(0, 10)
-    files = EventFiles(tmp_path, "1763596800.123456")
-    written = [*files.add(table), *files.flush()]
-    assert [f.rows for f in written] == [10]
-    with written[0].path.open(newline="", encoding="utf-8") as text:
-        header, *rows = list(csv.reader(text))
-    assert header == list(EVENT_FILE_COLUMNS)  # dlt's COPY job takes the column names from here
-    sent = table.to_pylist()
-    assert len(rows) == len(sent)
-    for row, event in zip(rows, sent, strict=True):
-        got = dict(zip(header, row, strict=True))
-        assert got[LOAD_ID_COLUMN] == "1763596800.123456"
-        for name in ("event_id", "website_id", "session_id", "url_path", "properties"):
-            assert got[name] == (event[name] or "")  # null and '' are both loaded as null (dlt's FORCE_NULL)
-        assert got["has_data"] == {True: "true", False: "false", None: ""}[event["has_data"]]
-        assert datetime.fromisoformat(got["created_at"]) == event["created_at"]
-    files.close()
-    assert not files.directory.exists()
+def test_every_value_of_the_event_tables_reaches_the_warehouse(fresh_database: Warehouse, tmp_path: Path) -> None:
+    """dlt writes the Arrow tables to CSV load files and COPYs them: delimiters, quotes, newlines,
+    unicode and SQL survive; '' and null both arrive as null (dlt's FORCE_NULL); one load id each."""
+    import dlt
 
-
-def test_event_files_are_cut_after_rows_per_file_and_hold_every_row_once(tmp_path: Path) -> None:
-    (tmp_path / "event-files-left-by-a-killed-run").mkdir()
-    files = EventFiles(tmp_path, "1.5", rows_per_file=5)
-    assert [p.name for p in tmp_path.iterdir()] == [files.directory.name]  # the stale directory is gone
-    written = []
-    for first in range(0, 12, 3):  # four tables of 3 rows
-        written += files.add(_events(first, 3))
-        written += files.add(_events(0, 0))  # an empty table writes nothing
-    written += files.flush()
-    assert [f.rows for f in written] == [6, 6]  # whole tables: a file is cut once it holds 5 rows or more
-    rows = []
-    for file in written:
-        with file.path.open(newline="") as text:
-            in_file = list(csv.reader(text))[1:]
-        assert len(in_file) == file.rows
-        rows += in_file
-    assert sorted(row[0] for row in rows) == sorted(f"e-{i}" for i in range(12))
-    assert {row[-1] for row in rows} == {"1.5"} and {len(row) for row in rows} == {len(EVENT_FILE_COLUMNS)}
-    files.close()
-    with pytest.raises(ValueError, match="rows_per_file"):
-        EventFiles(tmp_path, "1.5", rows_per_file=0)
+    tables = [_events(first, 3) for first in range(0, 12, 3)] + [_events(0, 0)]
+    configure_writers()
+    pipeline = make_pipeline(fresh_database.dsn, tmp_path, pipeline_name="csv_round_trip")
+    resource = dlt.resource(tables, name="events", primary_key="event_id", write_disposition="merge")
+    resource.apply_hints(columns=EVENT_COLUMNS)
+    info = pipeline.run(resource, loader_file_format="csv")
+    with fresh_database.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select event_id, website_id, session_id, url_path, has_data, properties, created_at, _dlt_load_id "
+            "from umami_raw.events order by event_id"
+        )
+        loaded = {row[0]: row for row in cur.fetchall()}
+    sent = {event["event_id"]: event for table in tables for event in table.to_pylist()}
+    assert sorted(loaded) == sorted(sent) and len(sent) == 12
+    for event_id, (_, website, session, url, has_data, properties, created_at, load_id) in loaded.items():
+        event = sent[event_id]
+        assert (website, session, url) == tuple(event[k] or None for k in ("website_id", "session_id", "url_path"))
+        assert has_data == event["has_data"]
+        assert properties == orjson.loads(event["properties"])
+        assert created_at == event["created_at"]
+        assert load_id == info.loads_ids[0]

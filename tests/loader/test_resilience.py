@@ -107,11 +107,9 @@ def test_token_expiry_logs_in_again(contract_site: UmamiSite, contract_dataset, 
     assert raw_events(fresh_database) == expected_events(contract_dataset)
 
 
-def test_wrong_password_is_a_clear_permanent_error(contract_site: UmamiSite, fresh_database, home_dir) -> None:
-    from flows import sync
-
+def test_wrong_password_is_a_clear_permanent_error(contract_site: UmamiSite, fresh_database, load_site) -> None:
     with pytest.raises(Exception) as failure:
-        sync.load(fresh_database, contract_site.settings(password="not-the-password"), sync.SyncOptions(as_of=AS_OF))
+        load_site(contract_site, fresh_database, settings={"password": "not-the-password"})
     from flows.failures import describe, is_permanent
 
     assert is_permanent(failure.value)
@@ -134,9 +132,9 @@ def test_umami_cloud_mode_is_throttled_client_side(contract_dataset, fresh_datab
         )
         elapsed = time.monotonic() - started
         assert sim.base_url.endswith("/v1")
-    assert result.stats.requests > 20
-    assert result.stats.client.retries == 0  # never answered 429: the server's limit was never hit
-    assert elapsed >= 2.0 * (result.stats.requests // 10 - 1)  # it really waited
+    assert result.report.requests > 20
+    assert result.report.client.retries == 0  # never answered 429: the server's limit was never hit
+    assert elapsed >= 2.0 * (result.report.requests // 10 - 1)  # it really waited
     assert raw_events(fresh_database) == expected_events(contract_dataset)
 
 

@@ -1,6 +1,5 @@
-"""The client's urllib3 transport: what requests gave it (proxy settings from the environment,
-``requests`` answers and exceptions); the event-data page asked for beside its events page, and
-the pages of several slices asked for at once."""
+"""The client's urllib3 transport: its own answers and errors, proxy settings from the environment;
+the event-data page asked for beside its events page, and the pages of several slices asked for at once."""
 
 from __future__ import annotations
 
@@ -10,13 +9,13 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import orjson
 import pytest
-import requests
 
 from flows.warehouse import Warehouse
 from loader.umami.client import ClientSettings, UmamiClient
 from loader.umami.reader import Slice, SliceReader, detect_features
-from loader.umami.transport import Transport
+from loader.umami.transport import Answer, Transport, TransportError
 from tests.loader.conftest import UmamiSite
 from umami_sim import Fault
 
@@ -25,17 +24,18 @@ def _transport(url: str) -> Transport:
     return Transport(url, connect_timeout=2.0, read_timeout=2.0, user_agent="test", connections=8)
 
 
-def test_answers_are_requests_responses_with_status_headers_and_body(contract_site: UmamiSite) -> None:
+def test_answers_carry_status_lowercased_headers_and_the_whole_body(contract_site: UmamiSite) -> None:
     answer = _transport(contract_site.sim.base_url).send(
         "POST",
         contract_site.sim.base_url + "/auth/login",
         json_body={"username": contract_site.sim.username, "password": "wrong"},
         headers={},
     )
-    assert isinstance(answer, requests.Response)
-    assert answer.status_code == 401
+    assert isinstance(answer, Answer)
+    assert answer.status == 401
     assert answer.headers["content-type"].startswith("application/json")
-    assert answer.json()  # the body came back whole
+    assert orjson.loads(answer.content)  # the body came back whole
+    assert answer.url.endswith("/auth/login")
 
 
 def test_the_proxy_from_the_environment_is_used(contract_site: UmamiSite, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,19 +46,19 @@ def test_the_proxy_from_the_environment_is_used(contract_site: UmamiSite, monkey
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     answer = _transport("http://umami.invalid/api").send("GET", "http://umami.invalid/api/heartbeat", headers={})
-    assert answer.status_code == 200
+    assert answer.status == 200
     monkeypatch.setenv("NO_PROXY", "umami.invalid")
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(TransportError, match="connection"):
         _transport("http://umami.invalid/api").send("GET", "http://umami.invalid/api/heartbeat", headers={})
 
 
-def test_no_answer_is_a_requests_connection_error_or_timeout(contract_site: UmamiSite) -> None:
-    with pytest.raises(requests.ConnectionError) as refused:  # nothing listens on port 9 on loopback
+def test_no_answer_is_a_retryable_transport_error_that_says_why(contract_site: UmamiSite) -> None:
+    with pytest.raises(TransportError) as refused:  # nothing listens on port 9 on loopback
         _transport("http://127.0.0.1:9/api").send("GET", "http://127.0.0.1:9/api/heartbeat", headers={})
-    assert not isinstance(refused.value, requests.Timeout)  # refused is not a timeout
+    assert str(refused.value).startswith("connection refused") and refused.value.retryable  # not a timeout
     contract_site.sim.add_fault(Fault("timeout", path="/heartbeat", hold_s=3.0))
     url = contract_site.sim.base_url
-    with pytest.raises(requests.ReadTimeout):
+    with pytest.raises(TransportError, match="read timeout"):
         Transport(url, connect_timeout=2.0, read_timeout=0.5, user_agent="test", connections=8).send(
             "GET", url + "/heartbeat", headers={}
         )

@@ -10,6 +10,7 @@ import orjson
 import pytest
 import requests
 
+from flows.sync import sensitive_rules
 from flows.warehouse import Warehouse
 from loader.umami import reader
 from loader.umami.pages import EventDataPage, EventsPage, decode_event_data_page, decode_events_page
@@ -42,7 +43,7 @@ def test_typed_and_plain_pages_make_the_same_rows(filled_pages: tuple[bytes, byt
     plain_events, plain_data = orjson.loads(events_body), orjson.loads(data_body)
     assert typed_events.count == plain_events["count"] == 3_000
 
-    typed_encode, plain_encode = PropertiesEncoder(), PropertiesEncoder()
+    typed_encode, plain_encode = PropertiesEncoder(sensitive_rules()), PropertiesEncoder(sensitive_rules())
     typed_props = {r.eventId: typed_encode(r.eventProperties or ()) for r in typed_data.data}
     plain_props = {r["eventId"]: plain_encode(r.get("eventProperties") or []) for r in plain_data["data"]}
     assert typed_props == plain_props
@@ -63,8 +64,8 @@ def test_typed_property_sets_encode_like_plain_ones() -> None:
         body = orjson.dumps({"data": [{"eventId": "e", "eventProperties": rows}], "count": 1})
         typed = decode_event_data_page(body)
         assert isinstance(typed, EventDataPage)
-        encoded = PropertiesEncoder()(typed.data[0].eventProperties or ())
-        assert encoded == PropertiesEncoder()(rows)
+        encoded = PropertiesEncoder(sensitive_rules())(typed.data[0].eventProperties or ())
+        assert encoded == PropertiesEncoder(sensitive_rules())(rows)
 
 
 @pytest.mark.parametrize(

@@ -3,84 +3,90 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from loader.umami import umami_source
+from flows.sync import sensitive_rules
+from loader.umami import LoadedMark, SyncWindow, plan_sync_window, umami_source
 from loader.umami.client import ClientSettings, display_url
 from loader.umami.errors import UmamiPermanentError
 from loader.umami.reader import Slice
-from loader.umami.records import (
-    REDACTED,
-    count_value,
-    encode_properties,
-    is_sensitive,
-    property_value_problem,
-    stats_counts,
-)
-from loader.umami.windows import aggregate_window, midnight_ms, read_start_ms, to_ms
+from loader.umami.records import count_value, encode_properties, property_value_problem, stats_counts
+from loader.umami.sensitive import REDACTED, SensitiveRules
+from loader.umami.windows import DEFAULT_START_DATE, ReadWindow, aggregate_window, midnight, to_ms
 
-AS_OF = to_ms(datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC))
+AS_OF = datetime(2026, 11, 19, 23, 59, 59, tzinfo=UTC)
+NOW = datetime(2026, 11, 20, 0, 10, tzinfo=UTC)
+RULES = sensitive_rules()
+
+
+def _plan(marks: dict[str, LoadedMark] | None = None, **options: object) -> SyncWindow:
+    return plan_sync_window(event_names=["course_visit"], marks=marks or {}, as_of=AS_OF, now=NOW, **options)
+
+
+def _mark(loaded_from: date, loaded_until: datetime) -> dict[str, LoadedMark]:
+    return {"course_visit": LoadedMark(loaded_from, loaded_until)}
 
 
 def test_first_run_reads_from_start_date() -> None:
-    start = read_start_ms(
-        as_of_ms=AS_OF, start_date=date(2020, 1, 1), loaded_from=None, loaded_until_ms=None, lookback_days=3
-    )
-    assert start == midnight_ms(date(2020, 1, 1))
+    window = _plan(start_date=date(2024, 1, 1))
+    assert window.reads["course_visit"] == ReadWindow(midnight(date(2024, 1, 1)), AS_OF)
+    assert _plan().reads["course_visit"].start == midnight(DEFAULT_START_DATE)  # all history
+    assert window.rebuild_from == date(2024, 1, 1)  # everything read is rebuilt
+    assert window.marks_after["course_visit"] == LoadedMark(date(2024, 1, 1), AS_OF)
 
 
 def test_later_runs_reread_the_last_lookback_utc_days() -> None:
-    previous = to_ms(datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
-    start = read_start_ms(
-        as_of_ms=AS_OF,
-        start_date=date(2020, 1, 1),
-        loaded_from=date(2020, 1, 1),
-        loaded_until_ms=previous,
-        lookback_days=3,
-    )
-    assert start == midnight_ms(date(2026, 11, 17))  # 17, 18, 19: three UTC days
-    no_lookback = read_start_ms(
-        as_of_ms=AS_OF,
-        start_date=date(2020, 1, 1),
-        loaded_from=date(2020, 1, 1),
-        loaded_until_ms=previous,
-        lookback_days=0,
-    )
-    assert no_lookback == previous + 1
+    marks = _mark(date(2020, 1, 1), datetime(2026, 11, 19, 10, 0, tzinfo=UTC))
+    window = _plan(marks)
+    assert window.reads["course_visit"].start == midnight(date(2026, 11, 17))  # 17, 18, 19: three UTC days
+    assert window.rebuild_from == date(2026, 11, 17)
+    no_lookback = _plan(marks, lookback_days=0)
+    assert no_lookback.reads["course_visit"].start == datetime(2026, 11, 19, 10, 0, 0, 1000, tzinfo=UTC)
+    assert no_lookback.rebuild_from == date(2026, 11, 19)  # the as-of date is always rebuilt
+    assert window.marks_after["course_visit"] == LoadedMark(date(2020, 1, 1), AS_OF)  # history kept
 
 
 def test_an_earlier_start_date_backfills() -> None:
-    start = read_start_ms(
-        as_of_ms=AS_OF,
-        start_date=date(2019, 6, 1),
-        loaded_from=date(2020, 1, 1),
-        loaded_until_ms=AS_OF - 1000,
-        lookback_days=3,
-    )
-    assert start == midnight_ms(date(2019, 6, 1))
+    window = _plan(_mark(date(2020, 1, 1), AS_OF), start_date=date(2019, 6, 1))
+    assert window.reads["course_visit"].start == midnight(date(2019, 6, 1))
+    assert window.marks_after["course_visit"].loaded_from == date(2019, 6, 1)
 
 
 def test_runs_without_a_start_date_after_a_first_run_with_one_stay_incremental() -> None:
-    # first run: --start-date 2026-10-01; the hourly runs after it give none
-    first = read_start_ms(as_of_ms=AS_OF, start_date=None, loaded_from=None, loaded_until_ms=None, lookback_days=3)
-    assert first == midnight_ms(date(2020, 1, 1))
-    later = read_start_ms(
-        as_of_ms=AS_OF + 3_600_000,
-        start_date=None,
-        loaded_from=date(2026, 10, 1),
-        loaded_until_ms=AS_OF,
-        lookback_days=3,
-    )
-    assert later == midnight_ms(date(2026, 11, 17))
+    first = _plan(start_date=date(2026, 1, 1))
+    later = _plan(dict(first.marks_after))
+    assert later.reads["course_visit"].start == midnight(date(2026, 11, 17))
+    assert later.marks_after["course_visit"].loaded_from == date(2026, 1, 1)
+
+
+def test_a_full_refresh_reads_everything_again_and_the_window_refuses_the_future() -> None:
+    window = _plan(_mark(date(2024, 1, 1), AS_OF), full_refresh=True)
+    assert window.reads["course_visit"].start == midnight(DEFAULT_START_DATE) and window.full_refresh
+    with pytest.raises(ValueError, match="in the future"):
+        plan_sync_window(event_names=["x"], marks={}, as_of=NOW + timedelta(seconds=1), now=NOW)
+    with pytest.raises(ValueError, match="lookback_days"):
+        _plan(lookback_days=-1)
+
+
+def test_the_window_gives_dbt_resolved_values_only() -> None:
+    window = _plan(_mark(date(2020, 1, 1), AS_OF))
+    assert window.dbt_vars(NOW) == {
+        "as_of": "2026-11-19T23:59:59+00:00",
+        "as_of_date": "2026-11-19",
+        "sync_time": "2026-11-20T00:10:00+00:00",
+        "rebuild_from_date": "2026-11-17",
+    }
+    naive = plan_sync_window(event_names=[], marks={}, as_of=datetime(2026, 11, 19, 23, 59, 59, 123456), now=NOW)
+    assert naive.as_of == datetime(2026, 11, 19, 23, 59, 59, 123000, tzinfo=UTC)  # UTC, whole milliseconds
 
 
 def test_aggregate_windows_are_inclusive_utc_dates_ending_on_the_as_of_date() -> None:
     window = aggregate_window("last_30_days", AS_OF)
     assert (window.start_date, window.end_date) == (date(2026, 10, 21), date(2026, 11, 19))
-    assert window.start_ms == 1792540800000  # the contract's window start
-    assert window.end_ms == AS_OF
+    assert to_ms(window.start) == 1792540800000  # the contract's window start
+    assert window.end == AS_OF
     assert aggregate_window("last_7_days", AS_OF).start_date == date(2026, 11, 13)
     with pytest.raises(ValueError, match="unknown window"):
         aggregate_window("last_31_days", AS_OF)
@@ -118,7 +124,8 @@ def test_properties_keep_umami_types_and_values() -> None:
                 "dateValue": None,
                 "dataType": 1,
             },
-        ]
+        ],
+        RULES,
     )
     assert props["shifu_bid"] == {
         "data_type": 2,
@@ -146,8 +153,8 @@ def test_properties_keep_umami_types_and_values() -> None:
     ],
 )
 def test_sensitive_values_are_redacted(key: str, value: str) -> None:
-    assert is_sensitive(key, value)
-    props = encode_properties([{"dataKey": key, "stringValue": value, "dataType": 1}])
+    assert RULES.is_sensitive(key, value)
+    props = encode_properties([{"dataKey": key, "stringValue": value, "dataType": 1}], RULES)
     assert props[key]["string_value"] == REDACTED
 
 
@@ -163,7 +170,7 @@ def test_sensitive_values_are_redacted(key: str, value: str) -> None:
     ],
 )
 def test_ordinary_values_are_kept(key: str, value: str) -> None:
-    assert not is_sensitive(key, value)
+    assert not RULES.is_sensitive(key, value)
 
 
 @pytest.mark.parametrize(
@@ -209,12 +216,19 @@ def test_client_settings_need_credentials_and_urls_hide_userinfo() -> None:
     assert display_url("https://user:pw@umami.example.com:8443/api?x=1") == "https://umami.example.com:8443/api"
 
 
-def test_slices_at_once_comes_from_the_argument_or_dlt_config_and_must_be_positive(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_source_refuses_bad_arguments() -> None:
     settings = {"api_url": "http://127.0.0.1:9/api", "website_id": "w", "username": "u", "password": "p"}
+    window = _plan()
     with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
-        umami_source(**settings, slices_at_once=0)
-    monkeypatch.setenv("SOURCES__UMAMI__SLICES_AT_ONCE", "0")
-    with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
-        umami_source(**settings)
+        umami_source(**settings, window=window, sensitive_rules=RULES, slices_at_once=0)
+    with pytest.raises(ValueError, match="page_size must be 1 or more"):
+        umami_source(**settings, window=window, sensitive_rules=RULES, page_size=0)
+    with pytest.raises(ValueError, match="unknown window"):
+        umami_source(**settings, window=window, sensitive_rules=RULES, aggregate_windows=["last_31_days"])
+
+
+def test_the_sensitive_rules_refuse_a_bad_row() -> None:
+    with pytest.raises(ValueError, match="rule must be one of"):
+        SensitiveRules.from_rows([{"rule": "keys", "finding": "x", "pattern": "x"}])
+    with pytest.raises(ValueError, match="bad pattern"):
+        SensitiveRules.from_rows([{"rule": "key", "finding": "x", "pattern": "("}])

@@ -112,36 +112,26 @@ def _body(website: str, case: Case, index: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def outcome(postgres_server, tmp_path_factory) -> Any:
+def outcome(database_factory_module, tmp_path_factory) -> Any:
     import os
-
-    import psycopg2
 
     home = tmp_path_factory.mktemp("bad-input")
     old_home = os.environ.get("COURSE_ANALYTICS_HOME")
     os.environ["COURSE_ANALYTICS_HOME"] = str(home)
-    admin = postgres_server.start().dsn
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("drop database if exists bad_input with (force)")
-        cur.execute("create database bad_input")
-    warehouse = Warehouse(admin.rsplit("/", 1)[0] + "/bad_input")
+    warehouse = database_factory_module()
     try:
         with UmamiSimulator() as sim:
             website = sim.create_website("bad-input", "course.example.com")
             statuses = [sim.send(_body(website, case, i))[0] for i, case in enumerate(CASES)]
-            options = sync.SyncOptions(as_of=AS_OF, start_date=datetime(2020, 1, 1).date(), client_options=FAST_CLIENT)
-            loaded = sync.load(warehouse, UmamiSite(sim, website).settings(), options)
+            umami = UmamiSite(sim, website).settings()
+            parameters = sync.SyncParameters(as_of=AS_OF, start_date=datetime(2020, 1, 1).date())
+            window = sync.plan(warehouse, umami, parameters)
+            loaded = sync.load(warehouse, umami, window, client_options=FAST_CLIENT)
             sync_time = datetime.now(UTC)
-            rebuild_from = sync.rebuild_from_date(options, loaded)
-            built = sync.transform(warehouse, options, sync_time, rebuild_from)
-            publish(warehouse, options, sync_time, rebuild_from)
+            built = sync.transform(warehouse, window, sync_time)
+            publish(warehouse, window, sync_time)
         yield statuses, loaded, built, warehouse
     finally:
-        with conn.cursor() as cur:
-            cur.execute("drop database if exists bad_input with (force)")
-        conn.close()
         if old_home is None:
             os.environ.pop("COURSE_ANALYTICS_HOME", None)
         else:
@@ -183,9 +173,9 @@ def test_each_case_ends_where_documented(outcome, index: int) -> None:
 def test_nothing_is_lost_between_send_and_classification(outcome) -> None:
     statuses, loaded, _, warehouse = outcome
     stored = [c for c, s in zip(CASES, statuses, strict=True) if s in (200, 500) and c.expected != "not_loaded"]
-    assert loaded.stats.events["course_visit"] == len(stored)
+    assert loaded.report.events["course_visit"] == len(stored)
     assert len(_classes(warehouse)) == len(stored)
-    assert loaded.stats.rejected == 0
+    assert loaded.report.rejected == 0
 
 
 def test_sql_ish_values_do_not_touch_the_marts(outcome) -> None:
@@ -205,23 +195,3 @@ def test_sensitive_values_never_reach_the_warehouse(outcome) -> None:
             (f"/c/{[c.name for c in CASES].index('sensitive property value')}",),
         )
         assert cur.fetchone()[0] == "[redacted]"
-
-
-def test_an_empty_website_loads_builds_and_publishes(fresh_database: Warehouse, home_dir) -> None:
-    """No events at all: the load succeeds and dbt reads the raw tables dlt never created as empty."""
-    with UmamiSimulator() as sim:
-        website = sim.create_website("empty", "course.example.com")
-        options = sync.SyncOptions(as_of=AS_OF, client_options=FAST_CLIENT)
-        loaded = sync.load(fresh_database, UmamiSite(sim, website).settings(), options)
-    assert loaded.rows["events"] == 0 and loaded.rows["sync_runs"] == 1
-    sync_time = datetime.now(UTC)
-    rebuild_from = sync.rebuild_from_date(options, loaded)
-    assert sync.transform(fresh_database, options, sync_time, rebuild_from).success
-    publish(fresh_database, options, sync_time, rebuild_from)
-    with fresh_database.connect() as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass('umami_raw.events')")
-        assert cur.fetchone()[0] is None  # dlt created no events table
-        cur.execute("select count(*) from analytics.analytics_course_window_stats")
-        assert cur.fetchone()[0] == 0
-        cur.execute("select count(*) from analytics.operator_course_metrics")
-        assert cur.fetchone()[0] == 0

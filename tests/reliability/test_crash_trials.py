@@ -28,7 +28,8 @@ from flows import sync
 from flows.pgserver import LocalPostgres
 from flows.publish import publish
 from flows.warehouse import Warehouse
-from tests.loader.conftest import FAST_CLIENT, UmamiSite, raw_snapshot
+from tests.databases import Databases
+from tests.loader.conftest import UmamiSite, raw_snapshot
 from umami_sim import TrafficSpec, UmamiSimulator, generate
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
@@ -64,11 +65,10 @@ def _load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
 
 def _marts(warehouse: Warehouse, home: Path) -> dict[str, list[tuple]]:
     os.environ["COURSE_ANALYTICS_HOME"] = str(home)
-    options = sync.SyncOptions(as_of=AS_OF, client_options=FAST_CLIENT)
+    window = sync.plan(warehouse, None, sync.SyncParameters(as_of=AS_OF, full_refresh=True))
     sync_time = datetime.now(UTC)
-    rebuild_from = sync.rebuild_from_date(options, None).replace(year=2020, month=1, day=1)
-    sync.transform(warehouse, options, sync_time, rebuild_from)
-    publish(warehouse, options, sync_time, rebuild_from)
+    sync.transform(warehouse, window, sync_time)
+    publish(warehouse, window, sync_time)
     queries = {
         "daily": "select stat_date, shifu_bid, visit_count, visitor_count from analytics.analytics_course_daily_stats",
         "window": "select window_type, shifu_bid, visitor_count, visit_count "
@@ -122,13 +122,7 @@ def test_postgres_restarted_mid_load(traffic_site: UmamiSite, tmp_path: Path) ->
     base.chmod(0o755)
     server = LocalPostgres(base / "pg", durable=False)
     dsn = server.start().dsn
-    reference_dsn = dsn.rsplit("/", 1)[0] + "/reference"
-    import psycopg2
-
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    conn.cursor().execute("create database reference")
-    conn.close()
+    reference_dsn = Databases(server).create("reference").dsn
     try:
         reference = _load(traffic_site, reference_dsn, tmp_path / "reference-home")
         assert reference.wait(timeout=300) == 0

@@ -1,109 +1,74 @@
 {#
-    Run-specific values, resolved once at compile time so every model of a run agrees and the
-    SQL carries constants (a created_at range predicate the planner can match to the index on
-    umami_raw.events (event_name, created_at)).
+    The run's values, as the pipeline resolved them (flows: the run's SyncWindow): dbt derives
+    none of them, it writes them into the SQL as literals (so every model of a run agrees, and the
+    planner sees constants: a created_at range it can match to the index on
+    umami_raw.events (event_name, created_at)). Date arithmetic on them is SQL's.
 
     vars (dbt_project.yml):
-      as_of              ISO-8601 instant, UTC when no offset is given; default: the run's start
-      sync_time          ISO-8601 instant; default: the run's start
-      rebuild_from_date  YYYY-MM-DD (UTC); default: as_of_date - (lookback_days - 1)
-      lookback_days      default 3
+      as_of              ISO-8601 instant (UTC): events after it are ignored
+      as_of_date         its UTC date, YYYY-MM-DD (given with as_of)
+      sync_time          ISO-8601 instant written to synced_at / created_at / updated_at
+      rebuild_from_date  YYYY-MM-DD (UTC): incremental models rebuild every date >= it
+
+    Without as_of (a `dbt build` by hand), as_of and as_of_date are the run's start; without
+    sync_time, the run's start; without rebuild_from_date, every date is rebuilt.
 #}
 
-{% macro _course_parse_instant(value, var_name) %}
-    {%- set dt_module = modules.datetime -%}
-    {%- if value is none or value == '' -%}
-        {%- set parsed = run_started_at -%}
-    {%- elif value is string -%}
-        {%- set iso = '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?)?([Zz]|[+-]\\d{2}(:?\\d{2})?)?$' -%}
-        {%- if not modules.re.match(iso, value | trim) -%}
-            {{ exceptions.raise_compiler_error("var '" ~ var_name ~ "' must be an ISO-8601 instant such as 2026-11-19T23:59:59Z, got: " ~ value) }}
-        {%- endif -%}
-        {%- set parsed = dt_module.datetime.fromisoformat(value | trim) -%}
-    {%- elif value.hour is defined -%}
-        {%- set parsed = value -%}
-    {%- else -%}
-        {%- set parsed = dt_module.datetime(value.year, value.month, value.day) -%}
+{% macro _course_var_text(name) %}
+    {%- set value = var(name, none) -%}
+    {%- if value is none or value | string | trim == '' -%}
+        {{- return(none) -}}
     {%- endif -%}
-    {%- if parsed.tzinfo is none -%}
-        {%- set parsed = parsed.replace(tzinfo=modules.pytz.utc) -%}
+    {#- a literal in SQL: a quote would end it -#}
+    {{- return(value | string | trim | replace("'", "''")) -}}
+{% endmacro %}
+
+{% macro course_as_of_text() %}
+    {{- return(_course_var_text('as_of') or run_started_at.isoformat()) -}}
+{% endmacro %}
+
+{% macro course_as_of_date_text() %}
+    {%- set as_of_date = _course_var_text('as_of_date') -%}
+    {%- if as_of_date is none and _course_var_text('as_of') is not none -%}
+        {{ exceptions.raise_compiler_error("var 'as_of' needs var 'as_of_date' (its UTC date): dbt derives neither") }}
     {%- endif -%}
-    {{- return(parsed.astimezone(modules.pytz.utc)) -}}
+    {{- return(as_of_date or run_started_at.date().isoformat()) -}}
 {% endmacro %}
 
-{% macro _course_parse_date(value, var_name) %}
-    {%- if value is string -%}
-        {%- if not modules.re.match('^\\d{4}-\\d{2}-\\d{2}$', value | trim) -%}
-            {{ exceptions.raise_compiler_error("var '" ~ var_name ~ "' must be a date YYYY-MM-DD, got: " ~ value) }}
-        {%- endif -%}
-        {{- return(modules.datetime.datetime.strptime(value | trim, '%Y-%m-%d').date()) -}}
-    {%- elif value.date is defined and value.hour is defined -%}
-        {{- return(value.date()) -}}
-    {%- else -%}
-        {{- return(value) -}}
-    {%- endif -%}
+{% macro course_sync_time_text() %}
+    {{- return(_course_var_text('sync_time') or run_started_at.isoformat()) -}}
 {% endmacro %}
 
-{# ---- python values ------------------------------------------------------------------------ #}
-
-{% macro course_as_of() %}
-    {{- return(_course_parse_instant(var('as_of', none), 'as_of')) -}}
-{% endmacro %}
-
-{% macro course_as_of_date() %}
-    {{- return(course_as_of().date()) -}}
-{% endmacro %}
-
-{% macro course_sync_time() %}
-    {{- return(_course_parse_instant(var('sync_time', none), 'sync_time')) -}}
-{% endmacro %}
-
-{% macro course_lookback_days() %}
-    {%- set days = var('lookback_days', 3) | int -%}
-    {%- if days < 1 -%}
-        {{ exceptions.raise_compiler_error("var 'lookback_days' must be >= 1, got: " ~ var('lookback_days')) }}
-    {%- endif -%}
-    {{- return(days) -}}
-{% endmacro %}
-
-{% macro course_rebuild_from_date() %}
-    {%- set value = var('rebuild_from_date', none) -%}
-    {%- if value is none or value == '' -%}
-        {{- return(course_as_of_date() - modules.datetime.timedelta(days=course_lookback_days() - 1)) -}}
-    {%- endif -%}
-    {{- return(_course_parse_date(value, 'rebuild_from_date')) -}}
+{% macro course_rebuild_from_date_text() %}
+    {{- return(_course_var_text('rebuild_from_date') or '0001-01-01') -}}
 {% endmacro %}
 
 {# ---- SQL literals ------------------------------------------------------------------------- #}
 
-{% macro course_timestamp_literal(value) -%}
-    cast('{{ value.isoformat() }}' as timestamptz)
-{%- endmacro %}
-
-{% macro course_date_literal(value) -%}
-    cast('{{ value.isoformat() }}' as date)
-{%- endmacro %}
-
 {% macro course_as_of_ts() -%}
-    {{ course_timestamp_literal(course_as_of()) }}
+    {{ instant_literal(course_as_of_text()) }}
 {%- endmacro %}
 
 {% macro course_as_of_date_sql() -%}
-    {{ course_date_literal(course_as_of_date()) }}
+    {{ date_literal(course_as_of_date_text()) }}
 {%- endmacro %}
 
 {% macro course_sync_time_ts() -%}
-    {{ course_timestamp_literal(course_sync_time()) }}
+    {{ instant_literal(course_sync_time_text()) }}
 {%- endmacro %}
 
 {% macro course_rebuild_from_date_sql() -%}
-    {{ course_date_literal(course_rebuild_from_date()) }}
+    {{ date_literal(course_rebuild_from_date_text()) }}
 {%- endmacro %}
 
 {# The first instant of rebuild_from_date (UTC): the created_at range predicate of a rebuild. #}
 {% macro course_rebuild_from_ts() -%}
-    {%- set d = course_rebuild_from_date() -%}
-    {{ course_timestamp_literal(modules.datetime.datetime(d.year, d.month, d.day, tzinfo=modules.pytz.utc)) }}
+    {{ instant_literal(course_rebuild_from_date_text() ~ 'T00:00:00+00:00') }}
+{%- endmacro %}
+
+{# as_of_date minus `days` days, as a date (SQL's arithmetic on the literal, dbt's cross-database dateadd). #}
+{% macro course_days_before_as_of(days) -%}
+    cast({{ dbt.dateadd('day', -(days | int), course_as_of_date_sql()) }} as date)
 {%- endmacro %}
 
 {# The windows of analytics_course_window_stats: (window_type, days), ending on as_of_date. #}
@@ -114,9 +79,3 @@
 {% macro course_source_name() -%}
     '{{ var("source_name", "umami") | replace("'", "''") }}'
 {%- endmacro %}
-
-{# A deterministic surrogate key: md5 of a JSON array of the values (no separator collisions). #}
-{% macro course_surrogate_key(fields) -%}
-    md5(cast(jsonb_build_array({{ fields | join(', ') }}) as text))
-{%- endmacro %}
-

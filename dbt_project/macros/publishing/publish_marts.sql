@@ -1,8 +1,8 @@
 {#
-    publish_marts(rebuild_from_date=none, full_refresh=false, as_of=none, sync_time=none)
+    publish_marts(full_refresh=false)
 
-    Run by the pipeline AFTER `dbt build` succeeded:
-        dbt run-operation publish_marts --args '{rebuild_from_date: "2026-11-17"}' --vars '{...}'
+    Run by the pipeline AFTER `dbt build` succeeded, with the build's vars:
+        dbt run-operation publish_marts --args '{full_refresh: false}' --vars '{as_of: ..., rebuild_from_date: ...}'
 
     In ONE transaction it makes the published schema (var marts_schema, default analytics)
     equal to the build schema's marts, as marked in each model's / seed's config
@@ -27,10 +27,10 @@
 
     Nothing is committed until the end: a crash or error at any point rolls everything back,
     so readers see either the whole old version or the whole new one. A transaction-scoped
-    advisory lock serialises concurrent publishers. Arguments default to the run's vars
-    (as_of, sync_time, rebuild_from_date), resolved the same way as in the models.
+    advisory lock serialises concurrent publishers. The run's values are the vars the models
+    read (as_of, sync_time, rebuild_from_date: macros/course/course_vars.sql).
 #}
-{% macro publish_marts(rebuild_from_date=none, full_refresh=false, as_of=none, sync_time=none) %}
+{% macro publish_marts(full_refresh=false) %}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
@@ -41,9 +41,7 @@
         {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ build_schema ~ "'") }}
     {%- endif -%}
     {%- set full_refresh = (full_refresh | string | lower) in ['true', '1', 'yes'] -%}
-    {%- set from_date = _course_parse_date(rebuild_from_date, 'rebuild_from_date') if rebuild_from_date else course_rebuild_from_date() -%}
-    {%- set as_of_value = _course_parse_instant(as_of, 'as_of') if as_of else course_as_of() -%}
-    {%- set sync_time_value = _course_parse_instant(sync_time, 'sync_time') if sync_time else course_sync_time() -%}
+    {%- set from_date = course_rebuild_from_date_text() -%}
 
     {#- ---- what to publish, from the project's graph ---- -#}
     {%- set tables = [] -%}
@@ -110,15 +108,16 @@
               and not builds.full_refresh
               and _publish_columns(build_schema, entry.name) == _publish_columns(marts_schema, entry.name) -%}
             {%- set column = entry.spec.get('column', 'stat_date') -%}
-            {%- set effective_from = [from_date, builds.rebuild_from_date] | reject('none') | min -%}
+            {#- ISO dates: the earlier one is the smaller text -#}
+            {%- set effective_from = [from_date, builds.rebuild_from_date] | reject('none') | map('string') | min -%}
             {%- set target_relation = _publish_relation(marts_schema, entry.name) -%}
             {%- set columns_csv = _publish_columns(build_schema, entry.name) | map(attribute=0) | map('string') | list -%}
             {%- set quoted = [] -%}
             {%- for c in columns_csv -%}{%- do quoted.append(adapter.quote(c)) -%}{%- endfor -%}
-            {%- do run_query("delete from " ~ target_relation ~ " where " ~ adapter.quote(column) ~ " >= " ~ course_date_literal(effective_from)) -%}
+            {%- do run_query("delete from " ~ target_relation ~ " where " ~ adapter.quote(column) ~ " >= " ~ date_literal(effective_from)) -%}
             {%- do run_query("insert into " ~ target_relation ~ " (" ~ quoted | join(', ') ~ ") select " ~ quoted | join(', ')
-                             ~ " from " ~ source ~ " where " ~ adapter.quote(column) ~ " >= " ~ course_date_literal(effective_from)) -%}
-            {%- do report.append({'relation': entry.name, 'strategy': 'partition', 'from': effective_from.isoformat()}) -%}
+                             ~ " from " ~ source ~ " where " ~ adapter.quote(column) ~ " >= " ~ date_literal(effective_from)) -%}
+            {%- do report.append({'relation': entry.name, 'strategy': 'partition', 'from': effective_from}) -%}
         {%- else -%}
             {%- do _publish_replace_table(build_schema, marts_schema, entry.name, published_exists) -%}
             {%- set indexes = entry.spec.get('indexes', [entry.spec.column] if entry.spec.get('column') else []) -%}
@@ -145,8 +144,8 @@
     {%- do run_query(
         "insert into " ~ publications
         ~ " (as_of, sync_time, rebuild_from_date, full_refresh, build_schema, build_run_id, relations) values ("
-        ~ course_timestamp_literal(as_of_value) ~ ", " ~ course_timestamp_literal(sync_time_value) ~ ", "
-        ~ course_date_literal(from_date) ~ ", " ~ (full_refresh | string | lower) ~ ", "
+        ~ course_as_of_ts() ~ ", " ~ course_sync_time_ts() ~ ", "
+        ~ course_rebuild_from_date_sql() ~ ", " ~ (full_refresh | string | lower) ~ ", "
         ~ "'" ~ build_schema | replace("'", "''") ~ "', "
         ~ (builds.last_build_run_id if builds.last_build_run_id is not none else 'null') ~ ", "
         ~ "cast('" ~ tojson(report) | replace("'", "''") ~ "' as jsonb))"

@@ -8,8 +8,8 @@
     Values get their JSON type back: numbers, booleans ("true"/"false"), strings; `route` and
     `sourceRoute` lose their query string and fragment.
 
-    Patterns are PostgreSQL regular expressions applied case-insensitively (~*). They are
-    written without backslashes so that Jinja, Python and PostgreSQL read them alike.
+    What looks sensitive is the seed sensitive_metadata_rules (below), matched against the
+    lower-cased key or value.
 #}
 
 {# ---- the allow-list ------------------------------------------------------------------------ #}
@@ -44,51 +44,62 @@
 {# ---- what sensitive looks like --------------------------------------------------------------- #}
 
 {#
-    Key names that are never metadata (checked against the lower-cased key, `asset.x` included):
-    the allow-list is validated against it at compile time, and a test checks metadata_json's
-    keys with it.
+    The rules come from the seed sensitive_metadata_rules, the vocabulary the loader reads too
+    (loader/umami/sensitive.py explains the columns and the regular-expression dialect). At
+    parse time the macro only records the dependency on the seed (ref), so `dbt build` loads it
+    first; at execution it reads the seed's table (run_query on the seed's relation: inside a
+    unit test, ref() would name the test's own fixture, which no query can read).
+
+    sensitive_metadata_rules() -> {'key': [pattern], 'value': [[finding, guard, pattern]]}
+    where guard is 'digits>=7' or a list of substrings (tracking_sensitive_value_guard).
 #}
-{% macro tracking_sensitive_key_pattern() %}
-    {{- return(
-        '(phone|mobile|tel$|mail|token|cookie|invite|redeem|code$|otp|captcha|verif|body|payload'
-        ~ '|secret|passw|pwd|credential|signature|^sig$|sign$|signed|policy|dsn|connection|connstr'
-        ~ '|authorization|^auth|api_?key|access_?key|private_?key|secret_?key|^sts|ticket|session|url$)'
-    ) -}}
+{% macro sensitive_metadata_rules() %}
+    {%- set rules = {'key': [], 'value': []} -%}
+    {%- if not execute -%}
+        {%- do ref('sensitive_metadata_rules') -%}
+        {{- return(rules) -}}
+    {%- endif -%}
+    {#- a unit test's graph is empty: the seed is then where dbt builds it, the target schema -#}
+    {%- set seed = (graph.get('nodes') or {}).get('seed.' ~ project_name ~ '.sensitive_metadata_rules')
+                   or {'database': target.database, 'schema': target.schema, 'alias': 'sensitive_metadata_rules'} -%}
+    {%- set relation = api.Relation.create(database=seed.database, schema=seed.schema, identifier=seed.alias) -%}
+    {%- set result = run_query(
+        "select rule, finding, coalesce(guard, ''), pattern from " ~ relation
+        ~ " where rule in ('key', 'value') order by rule, finding, pattern"
+    ) -%}
+    {%- for rule, finding, guard, pattern in result.rows -%}
+        {%- set pattern = pattern | replace("'", "''") -%}
+        {%- if rule == 'key' -%}
+            {%- do rules.key.append(pattern) -%}
+        {%- else -%}
+            {%- set guard = guard | trim -%}
+            {%- do rules.value.append([finding, guard if guard == 'digits>=7' else guard.split(), pattern]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if not rules.key or not rules.value -%}
+        {{ exceptions.raise_compiler_error("the seed sensitive_metadata_rules has no key rule or no value rule: run `dbt seed`") }}
+    {%- endif -%}
+    {{- return(rules) -}}
 {% endmacro %}
 
 {#
-    [name, guard, pattern] of values that are never metadata, whatever their key. A value is
+    Key names that are never metadata (one pattern, matched against the lower-cased key,
+    `asset.x` included): the allow-list is checked against it, and a test checks metadata_json's
+    keys with it.
+#}
+{% macro tracking_sensitive_key_pattern() %}
+    {%- set patterns = sensitive_metadata_rules().key -%}
+    {{- return('(' ~ patterns | join(')|(') ~ ')' if patterns else '^$') -}}
+{% endmacro %}
+
+{#
+    [finding, guard, pattern] of values that are never metadata, whatever their key. A value is
     sensitive when it matches a pattern. The guard is a cheap necessary condition checked first
     (PostgreSQL's regular expressions cost about a microsecond per call, and most values need
-    none): a list of substrings of which the lower-cased value must contain one, or
-    'digits>=7' (at least 7 digits). It never changes what matches, only what is tried.
-    signed_url: any query parameter named like a signature, token, key, policy, expiry or
-    credential (X-Amz-Signature, X-Amz-Credential, OSSAccessKeyId, Signature, sig,
-    access_token, ...).
+    none). It never changes what matches, only what is tried.
 #}
 {% macro tracking_sensitive_value_patterns() %}
-    {{- return([
-        ['redacted_marker', ['[redacted]'], '[[]redacted[]]'],
-        ['phone_number', 'digits>=7',
-            '(^|[^0-9])([+]?86[ -]?)?1[3-9][0-9]{9}([^0-9]|$)'
-            ~ '|(^|[^0-9])0[0-9]{2,3}-[0-9]{7,8}([^0-9]|$)'
-            ~ '|(^|[^0-9])[0-9]{3,4}[ .-][0-9]{3,4}[ .-][0-9]{4}([^0-9]|$)'
-            ~ '|(^|[[:space:]:=(])[+][0-9]([ ().-]{0,2}[0-9]){6,}'],
-        ['email_address', ['@'], '[a-z0-9._%+-]+@[a-z0-9-]+([.][a-z0-9-]+)*[.][a-z]{2,}'],
-        ['bearer_token', ['bearer'], 'bearer[[:space:]]+[a-z0-9._~+/=-]{8,}'],
-        ['jwt_or_encoded_policy', ['eyj'], 'eyj[a-z0-9_+/-]{8,}'],
-        ['signed_url', ['='], '[?&#][a-z0-9_-]*(sig|token|key|policy|expires|credential)[a-z0-9_-]*='],
-        ['connection_string', ['://'],
-            '[a-z][a-z0-9+.-]*://[^/?#@[:space:]]*:[^/?#@[:space:]]*@'
-            ~ '|(postgres|postgresql|mysql|mariadb|mongodb|mongodb[+]srv|redis|rediss|amqp|amqps|mssql|sqlserver|jdbc:[a-z0-9]+)://'],
-        ['connection_string', ['='], '(server|host|data source|database|user id|uid)[[:space:]]*=[^;]*;'],
-        ['secret', ['=', ':'], '(secret|passwd|password|pwd|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|token)[[:space:]]*[:=]'],
-        ['secret', ['-----'], '-----begin [a-z ]*private key'],
-        ['secret', ['akia', 'asia', 'ltai'], '(^|[^0-9a-z])((akia|asia)[0-9a-z]{16}|ltai[0-9a-z]{12,20})([^0-9a-z]|$)'],
-        ['secret', ['sk-', 'rk-'], '(^|[^a-z0-9])(sk|rk)-[a-z0-9_-]{16,}'],
-        ['secret', ['gh', 'github_pat_', 'glpat-', 'xox'], '(gh[pousr]_|github_pat_|glpat-|xox[abprs]-)[a-z0-9_-]{10,}'],
-        ['cookie', ['='], '(^|;[[:space:]]*)(sessionid|session_id|sid|jsessionid|phpsessid|csrftoken|connect[.]sid)='],
-    ]) -}}
+    {{- return(sensitive_metadata_rules().value) -}}
 {% endmacro %}
 
 {# The SQL condition of a guard on a lower-cased text expression (see tracking_sensitive_value_patterns). #}
@@ -192,7 +203,7 @@
         {%- do asset_keys.append('asset.' ~ field) -%}
     {%- endfor -%}
     {%- set course_keys = tracking_metadata_course_visit_fields() -%}
-    {%- for key in general_keys + asset_keys + course_keys -%}
+    {%- for key in general_keys + asset_keys + course_keys if execute -%}
         {%- if modules.re.search(key_pattern, key | lower) -%}
             {{ exceptions.raise_compiler_error("tracking metadata allow-list: '" ~ key ~ "' looks like a sensitive key") }}
         {%- endif -%}

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='replace_date_range',
+        incremental_strategy='replace_rebuilt_range',
         rebuild_column='stat_date',
         on_schema_change='fail',
         indexes=[{'columns': ['stat_date', 'shifu_bid']}],

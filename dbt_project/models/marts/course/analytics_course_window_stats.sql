@@ -6,7 +6,6 @@
 
 {%- set windows = course_windows() -%}
 {%- set longest_window_days = windows | map(attribute=1) | max -%}
-{%- set as_of_date = course_as_of_date() -%}
 
 with
 
@@ -15,8 +14,8 @@ windows as (
     {% for window_type, days in windows %}
         select
             '{{ window_type }}' as window_type,
-            {{ course_date_literal(as_of_date - modules.datetime.timedelta(days=days - 1)) }} as window_start_date,
-            {{ course_date_literal(as_of_date) }} as window_end_date
+            {{ course_days_before_as_of(days - 1) }} as window_start_date,
+            {{ course_as_of_date_sql() }} as window_end_date
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -34,8 +33,8 @@ user_days as (
     select * from {{ ref('int_course_visits_aggregated_to_user_days') }}
     where
         stat_date
-        between {{ course_date_literal(as_of_date - modules.datetime.timedelta(days=longest_window_days - 1)) }}
-        and {{ course_date_literal(as_of_date) }}
+        between {{ course_days_before_as_of(longest_window_days - 1) }}
+        and {{ course_as_of_date_sql() }}
 
 ),
 
@@ -46,7 +45,7 @@ window_totals as (
     select
         shifu_bid,
         {% for window_type, days in windows %}
-            {%- set window_start = course_date_literal(as_of_date - modules.datetime.timedelta(days=days - 1)) %}
+            {%- set window_start = course_days_before_as_of(days - 1) %}
             count(distinct user_id) filter (where stat_date >= {{ window_start }}) as visitor_count_{{ days }},
             sum(visit_count) filter (where stat_date >= {{ window_start }}) as visit_count_{{ days }}
             {%- if not loop.last %},{% endif %}

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='tracking_replace_days',
+        incremental_strategy='replace_rebuilt_range',
+        rebuild_days='business',
         rebuild_column='day_key',
         on_schema_change='fail',
         indexes=[{'columns': ['day_key']}],

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ umami_source('events') }}
+    select * from {{ source('umami', 'events') }}
 
 ),
 

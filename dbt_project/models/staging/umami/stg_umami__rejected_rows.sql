@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ umami_source('rejected_rows') }}
+    select * from {{ source('umami', 'rejected_rows') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ umami_source('sessions') }}
+    select * from {{ source('umami', 'sessions') }}
 
 ),
 

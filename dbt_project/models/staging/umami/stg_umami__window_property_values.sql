@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ umami_source('window_property_values') }}
+    select * from {{ source('umami', 'window_property_values') }}
 
 ),
 
