@@ -96,6 +96,13 @@ class ChromiumFactory:
                 shutil.rmtree(profile, ignore_errors=True)
 
 
+def wait_for(driver: WebDriver, script: str, timeout: float = 10.0) -> None:
+    """Wait until the JavaScript ``script`` (e.g. ``return document.readyState === 'complete'``) is truthy."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
+
+
 class StaticServer:
     """A threaded HTTP server on 127.0.0.1 (a free port) for test pages; a context manager.
 

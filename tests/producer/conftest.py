@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser import BrowserMissing, ChromiumFactory, StaticServer
+from tests.browser import BrowserMissing, ChromiumFactory, StaticServer, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -58,9 +58,7 @@ class LearnerPage:
         return self
 
     def wait_for_load(self) -> None:
-        from selenium.webdriver.support.wait import WebDriverWait
-
-        WebDriverWait(self.driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        wait_for(self.driver, "return document.readyState === 'complete'")
 
     def reload(self) -> LearnerPage:
         self.driver.refresh()
