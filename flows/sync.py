@@ -1,8 +1,9 @@
 """The steps of a sync: plan the window, load (dlt), transform (dbt build), publish (``flows.publish``).
 
 Each step is a plain function of the run's :class:`~loader.umami.windows.SyncWindow`, planned
-once by :func:`plan` before anything is read; the Prefect flow (``flows.flow``) calls them as its
-tasks, and the CLI runs the flow.
+once by :func:`plan` before anything is read. ``flows.steps.run_sync`` composes them, as the
+Prefect flow's tasks (``flows.flow``: ``run`` and the deployment) or as plain calls (the CLI's
+``load`` and ``transform``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from loader.umami.errors import UnexpectedAnswerError
 from loader.umami.read_ahead import read_ahead
 from loader.umami.reader import Slice, SliceReader, detect_features, iso, page_threads
 from loader.umami.sensitive import SensitiveRules
-from loader.umami.windows import DEFAULT_PAGE_SIZE, SyncWindow, aggregate_window
+from loader.umami.windows import DEFAULT_PAGE_SIZE, SyncWindow, aggregate_window, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def events(
     reader = SliceReader(
         client,
         website_id,
-        detect_features(client, website_id, _ms(window.as_of)),
+        detect_features(client, website_id, to_ms(window.as_of)),
         page_size=page_size,
         slices_at_once=slices_at_once,
     )
@@ -273,7 +273,7 @@ def window_stats(client: UmamiClient, website_id: str, as_of: datetime, windows:
     for window_type in windows:
         w = aggregate_window(window_type, as_of)
         for event_name in AGGREGATE_EVENT_NAMES:
-            params = {"startAt": _ms(w.start), "endAt": _ms(w.end), "event": event_name}
+            params = {"startAt": to_ms(w.start), "endAt": to_ms(w.end), "event": event_name}
             body = client.get(f"/websites/{website_id}/events/stats", params)
             counts = records.stats_counts(body)
             if counts is None:
@@ -304,7 +304,7 @@ def window_property_values(
         w = aggregate_window(window_type, as_of)
         for event_name in AGGREGATE_EVENT_NAMES:
             for prop in AGGREGATE_PROPERTIES:
-                params = {"startAt": _ms(w.start), "endAt": _ms(w.end), "event": event_name, "propertyName": prop}
+                params = {"startAt": to_ms(w.start), "endAt": to_ms(w.end), "event": event_name, "propertyName": prop}
                 body = client.get(f"/websites/{website_id}/event-data/values", params)
                 if not isinstance(body, list):
                     raise UnexpectedAnswerError(f"event-data/values answered {str(body)[:200]}")
@@ -410,7 +410,3 @@ def umami_source(
         rejected_rows(),
         sync_runs(report),
     )
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

@@ -216,7 +216,7 @@ def test_client_settings_need_credentials_and_urls_hide_userinfo() -> None:
     assert display_url("https://user:pw@umami.example.com:8443/api?x=1") == "https://umami.example.com:8443/api"
 
 
-def test_the_source_refuses_bad_arguments() -> None:
+def test_the_source_refuses_bad_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = {"api_url": "http://127.0.0.1:9/api", "website_id": "w", "username": "u", "password": "p"}
     window = _plan()
     with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
@@ -225,6 +225,9 @@ def test_the_source_refuses_bad_arguments() -> None:
         umami_source(**settings, window=window, sensitive_rules=RULES, page_size=0)
     with pytest.raises(ValueError, match="unknown window"):
         umami_source(**settings, window=window, sensitive_rules=RULES, aggregate_windows=["last_31_days"])
+    monkeypatch.setenv("SOURCES__UMAMI__SLICES_AT_ONCE", "0")  # dlt's configuration reaches the source too
+    with pytest.raises(ValueError, match="slices_at_once must be 1 or more"):
+        umami_source(**settings, window=window, sensitive_rules=RULES)
 
 
 def test_the_sensitive_rules_refuse_a_bad_row() -> None:
