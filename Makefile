@@ -42,7 +42,7 @@ bench-quick: setup ## benchmark in under 3 minutes
 	$(BIN)/python bench/run.py --quick --json bench-results.json
 
 lock: ## re-resolve requirements.lock from pyproject.toml
-	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra dev --extra spark -o requirements.lock --python-version 3.11
 
 clean:
 	rm -rf $(VENV) .course-analytics .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

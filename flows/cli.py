@@ -22,6 +22,10 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="Start or stop the embedded local PostgreSQL warehouse.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+spark_app = typer.Typer(
+    help="Start or stop a standalone Spark cluster on 127.0.0.1 (for WAREHOUSE_ENGINE=spark).", no_args_is_help=True
+)
+app.add_typer(spark_app, name="spark")
 
 EXIT_CONFIG = 2
 T = TypeVar("T")
@@ -72,7 +76,7 @@ def _setup_logging() -> None:
     redact.install_log_masking()
     level = os.environ.get("COURSE_ANALYTICS_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "httpcore", "urllib3"):  # one line per HTTP request otherwise
+    for noisy in ("httpx", "httpcore", "urllib3", "py4j"):  # one line per HTTP request (or Spark call) otherwise
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
@@ -85,12 +89,13 @@ def _fail(message: str, code: int) -> typer.Exit:
 def _errors() -> Iterator[None]:
     """Turn known failures into one clear line and an exit code (2 for configuration)."""
     from flows.pgserver import PostgresUnavailable
+    from flows.queries import QueryRejected
     from flows.settings import ConfigError
     from loader.umami.errors import UmamiError
 
     try:
         yield
-    except ConfigError as exc:
+    except (ConfigError, QueryRejected) as exc:
         raise _fail(str(exc), EXIT_CONFIG) from None
     except (UmamiError, PostgresUnavailable, ValueError) as exc:
         raise _fail(str(exc), 1) from None
@@ -107,6 +112,8 @@ def _with_warehouse(action: Callable[..., T]) -> T:
         redact.register(warehouse.password)
         if warehouse.embedded is not None:
             typer.echo(f"warehouse: embedded PostgreSQL at {warehouse.display}", err=True)
+        elif warehouse.engine == "spark":
+            typer.echo(f"warehouse: {warehouse.display}", err=True)
         return action(warehouse)
 
 
@@ -259,6 +266,42 @@ def warehouse_stop() -> None:
 
         stopped = embedded_server().stop()
         typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@app.command()
+def sql(query: Annotated[str, typer.Argument(help="One read-only query (SELECT or WITH) over the marts.")]) -> None:
+    """Run one read-only query against the warehouse (either engine) and print tab-separated rows.
+
+    A header line first; NULL is an empty field. Name the published marts as analytics.<mart>."""
+    _setup_logging()
+    with _errors():
+        from flows.queries import tab_separated
+
+        typer.echo(_with_warehouse(lambda warehouse: tab_separated(warehouse, query)), nl=False)
+
+
+@spark_app.command("start")
+def spark_start() -> None:
+    """Start one master and two one-core workers on 127.0.0.1 (or find the running ones); prints the master URL last."""
+    _setup_logging()
+    with _errors():
+        from flows.spark import SparkCluster
+
+        cluster = SparkCluster()
+        state, started = cluster.start()
+        typer.echo(f"Spark cluster {'started' if started else 'already running'} (logs: {cluster.log_dir})")
+        typer.echo(state.master_url)
+
+
+@spark_app.command("stop")
+def spark_stop() -> None:
+    """Stop the cluster `spark start` started."""
+    _setup_logging()
+    with _errors():
+        from flows.spark import SparkCluster
+
+        stopped = SparkCluster().stop()
+        typer.echo("Spark cluster stopped" if stopped else "Spark cluster was not running")
 
 
 def main() -> None:  # pragma: no cover - console entry point

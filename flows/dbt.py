@@ -63,8 +63,11 @@ def run_dbt(
         "--log-path",
         str(work_dir / "logs"),
     ]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dict(dbt_vars), default=str)]
+    command += ["--target", warehouse.dbt_target]
+    all_vars = {**warehouse.dbt_vars(), **(dbt_vars or {})}
+    if all_vars:
+        command += ["--vars", json.dumps(all_vars, default=str)]
+    warehouse.prepare_dbt()
     env = {**warehouse.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with scoped_environment(env):
         result = dbtRunner().invoke(command)

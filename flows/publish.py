@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from psycopg2 import sql
-
 from flows.dbt import run_dbt
 from flows.warehouse import MARTS_SCHEMA, Warehouse
 from loader.umami import SyncWindow
@@ -28,22 +26,13 @@ class MartsSnapshot:
         return sum(1 for window, _ in self.windows if window == "last_30_days")
 
 
-def _exists(cur, relation: str) -> bool:
-    cur.execute("select to_regclass(%s)", (relation,))
-    return cur.fetchone()[0] is not None
-
-
 def marts_snapshot(warehouse: Warehouse) -> MartsSnapshot:
-    table = f"{MARTS_SCHEMA}.analytics_course_window_stats"
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        if not _exists(cur, table):
-            return MartsSnapshot()
-        cur.execute(
-            sql.SQL("select window_type, shifu_bid, visitor_count, visit_count from {}.{}").format(
-                sql.Identifier(MARTS_SCHEMA), sql.Identifier("analytics_course_window_stats")
-            )
-        )
-        return MartsSnapshot({(w, c): (v, n) for w, c, v, n in cur.fetchall()})
+    if not warehouse.relation_exists(MARTS_SCHEMA, "analytics_course_window_stats"):
+        return MartsSnapshot()
+    _, rows = warehouse.query(
+        f"select window_type, shifu_bid, visitor_count, visit_count from {MARTS_SCHEMA}.analytics_course_window_stats"
+    )
+    return MartsSnapshot({(w, c): (v, n) for w, c, v, n in rows})
 
 
 def publish(warehouse: Warehouse, window: SyncWindow, sync_time: datetime) -> dict[str, int]:
@@ -60,15 +49,9 @@ def publish(warehouse: Warehouse, window: SyncWindow, sync_time: datetime) -> di
             1 for key in set(before.windows) | set(after.windows) if before.windows.get(key) != after.windows.get(key)
         )
     }
-    with warehouse.connect() as conn, conn.cursor() as cur:
-        for table in ("analytics_course_daily_stats",):
-            if not _exists(cur, f"{MARTS_SCHEMA}.{table}"):
-                continue
-            cur.execute(
-                sql.SQL("select count(*) from {}.{} where updated_at = %s").format(
-                    sql.Identifier(MARTS_SCHEMA), sql.Identifier(table)
-                ),
-                (sync_time,),
-            )
-            changed[table] = cur.fetchone()[0]
+    for table in ("analytics_course_daily_stats",):
+        if warehouse.relation_exists(MARTS_SCHEMA, table):
+            # grouped here, compared in Python: the engines write timestamp literals differently
+            _, rows = warehouse.query(f"select updated_at, count(*) from {MARTS_SCHEMA}.{table} group by updated_at")
+            changed[table] = sum(n for updated_at, n in rows if updated_at == sync_time)
     return changed

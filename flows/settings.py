@@ -44,6 +44,12 @@ UMAMI_USERNAME = Setting("UMAMI_USERNAME", "sources.umami.username", secret=True
 UMAMI_PASSWORD = Setting("UMAMI_PASSWORD", "sources.umami.password", secret=True)
 UMAMI_API_KEY = Setting("UMAMI_API_KEY", "sources.umami.api_key", secret=True)
 WAREHOUSE_DSN = Setting("WAREHOUSE_DSN", "destination.postgres.credentials", secret=True)
+WAREHOUSE_ENGINE = Setting("WAREHOUSE_ENGINE", "warehouse.engine")
+SPARK_MASTER = Setting("SPARK_MASTER", "warehouse.spark_master")
+LAKE_URL = Setting("LAKE_URL", "destination.filesystem.bucket_url")
+
+ENGINES = ("postgres", "spark")
+LAKE_SCHEMES = ("file", "s3", "gs", "gcs", "az", "abfs", "abfss")
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,57 @@ def warehouse_dsn() -> str | None:
             f"{WAREHOUSE_DSN.env} must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/db."
         )
     return dsn
+
+
+def warehouse_engine() -> str:
+    """``postgres`` (the default) or ``spark``."""
+    engine = (WAREHOUSE_ENGINE.read() or "postgres").lower()
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"{WAREHOUSE_ENGINE.env} must be one of {', '.join(ENGINES)}, got {engine!r}: "
+            f"{WAREHOUSE_ENGINE.how_to_set()}."
+        )
+    return engine
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str  # spark://host:port, or local[N] for a quick try
+    lake_url: str  # where dlt writes the raw parquet files: a folder (file://) or an object store
+
+
+def _valid_master(master: str) -> bool:
+    if master.startswith("spark://"):
+        host, _, port = master.removeprefix("spark://").rpartition(":")
+        return bool(host) and port.isdigit()
+    if master == "local":
+        return True
+    inner = master.removeprefix("local[").removesuffix("]")
+    return master.startswith("local[") and master.endswith("]") and (inner == "*" or inner.isdigit())
+
+
+def spark_settings() -> SparkSettings:
+    """The Spark cluster and the lake, or a ConfigError naming the first missing or wrong value."""
+    master = SPARK_MASTER.read()
+    if master is None:
+        raise ConfigError(
+            f"{SPARK_MASTER.env} is not set ({WAREHOUSE_ENGINE.env} is spark): {SPARK_MASTER.how_to_set()}; "
+            "`course-analytics spark start` runs a local cluster and prints its URL."
+        )
+    if not _valid_master(master):
+        raise ConfigError(
+            f"{SPARK_MASTER.env} must be spark://host:port (a standalone master) or local[N], got {master!r}."
+        )
+    lake = _require(LAKE_URL)
+    scheme, sep, _ = lake.partition("://")
+    if sep:
+        if scheme not in LAKE_SCHEMES:
+            raise ConfigError(
+                f"{LAKE_URL.env} has an unsupported scheme {scheme!r}: use a local folder or one of "
+                f"{', '.join(s + '://' for s in LAKE_SCHEMES)}."
+            )
+    elif not lake.startswith("/"):
+        raise ConfigError(f"{LAKE_URL.env} must be an absolute folder or a URL (file://, s3://, ...), got {lake!r}.")
+    else:
+        lake = "file://" + lake
+    return SparkSettings(master=master, lake_url=lake.rstrip("/"))

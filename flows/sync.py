@@ -16,8 +16,6 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-import dlt
-
 from flows import paths, redact
 from flows.catalog import default_event_names
 from flows.dbt import DbtOutcome, run_dbt
@@ -25,12 +23,8 @@ from flows.settings import UmamiSettings
 from flows.warehouse import Warehouse
 from loader.pipeline import (
     RAW_DATASET,
-    RAW_TABLES,
     LoadResult,
-    ensure_indexes,
-    known_sessions_lookup,
     loaded_marks,
-    make_pipeline,
     run_load,
 )
 from loader.umami import LoadReport, SensitiveRules, SyncWindow, plan_sync_window, umami_source
@@ -57,12 +51,6 @@ def sensitive_rules() -> SensitiveRules:
     return SensitiveRules.from_csv(paths.dbt_project_dir() / "seeds" / "sensitive_metadata_rules.csv")
 
 
-def pipeline(warehouse: Warehouse) -> dlt.Pipeline:
-    """The dlt pipeline of this warehouse. Its working folder is the warehouse's own (named by
-    host, port and database, never the password): another warehouse never plans from its state."""
-    return make_pipeline(warehouse.dsn, paths.data_dir() / "dlt" / warehouse.key)
-
-
 def plan(
     warehouse: Warehouse,
     umami: UmamiSettings | None,
@@ -71,7 +59,7 @@ def plan(
 ) -> SyncWindow:
     """The run's window: what it reads of ``umami`` (``event_names``, default: ``course_visit`` and
     the tracking catalog; nothing without ``umami``) and what it rebuilds."""
-    marks = loaded_marks(pipeline(warehouse), umami.website_id) if umami is not None else {}
+    marks = loaded_marks(warehouse.raw_pipeline(), umami.website_id) if umami is not None else {}
     if umami is None:
         event_names = ()
     return plan_sync_window(
@@ -109,12 +97,18 @@ def load(
         username=umami.username,
         password=umami.password,
         api_key=umami.api_key,
-        known_sessions=known_sessions_lookup(warehouse.dsn),
+        known_sessions=warehouse.known_sessions(),
         page_size=page_size,
         client_options=dict(client_options or {}),
         report=report,
     )
-    return run_load(pipeline(warehouse), source, report, after_load=lambda: ensure_indexes(warehouse.dsn))
+    return run_load(
+        warehouse.raw_pipeline(),
+        warehouse.prepare_source(source),
+        report,
+        loader_file_format=warehouse.loader_file_format,
+        after_load=warehouse.after_load,
+    )
 
 
 class NothingLoaded(RuntimeError):
@@ -127,7 +121,7 @@ def transform(warehouse: Warehouse, window: SyncWindow, sync_time: datetime) -> 
     Unit tests are left to the test suite and CI, as dbt advises: their inputs are static, so
     running them every hour would re-prove the same SQL (about 3 s of each build).
     """
-    missing = warehouse.missing_tables(RAW_DATASET, RAW_TABLES)
+    missing = warehouse.missing_raw_tables()
     if missing:
         raise NothingLoaded(
             f"the warehouse {warehouse.display} has no {RAW_DATASET}.{missing[0]} yet: nothing was loaded "

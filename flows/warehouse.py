@@ -1,24 +1,29 @@
-"""The warehouse: a configured DSN, or the embedded local PostgreSQL.
+"""The warehouse: a configured DSN, the embedded local PostgreSQL, or Spark over a lake.
 
-One setting (``WAREHOUSE_DSN``) names the warehouse for dlt and dbt alike; dbt reads its parts
-from the ``WAREHOUSE_*`` environment variables this module derives from it (see
-``profiles.yml.example``).
+``WAREHOUSE_ENGINE`` picks the engine (postgres by default, or spark: ``flows.spark``). On
+PostgreSQL one setting (``WAREHOUSE_DSN``) names the warehouse for dlt and dbt alike; dbt reads
+its parts from the ``WAREHOUSE_*`` environment variables this module derives from it (see
+``profiles.yml.example``). Both engines' warehouses offer what the steps use: the raw pipeline,
+the known sessions, the dbt target, and plain queries (``query``, ``relation_exists``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import dlt
 import psycopg2
 from psycopg2.extensions import parse_dsn
 
 from flows import paths, settings
 from flows.pgserver import LocalPostgres
+from loader import pipeline as raw
 
 # The oldest PostgreSQL the models, the loader and publishing are tested on (15, 16 and 18 run in
 # the test suite); older servers are refused before anything runs.
@@ -31,9 +36,14 @@ BUILD_SCHEMA = "analytics_build"
 
 @dataclass
 class Warehouse:
+    """A PostgreSQL warehouse: raw tables merged by dlt, marts built by dbt-postgres."""
+
     dsn: str = field(repr=False)
     embedded: LocalPostgres | None = None
     started_here: bool = False
+    engine = "postgres"
+    dbt_target = "warehouse"  # the profile's output (dbt_project/profiles.yml)
+    loader_file_format = "csv"
 
     @property
     def parts(self) -> dict[str, str]:
@@ -73,6 +83,53 @@ class Warehouse:
 
     def connect(self):  # -> psycopg2 connection
         return psycopg2.connect(self.dsn)
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {}
+
+    def prepare_dbt(self) -> None:
+        """Nothing: dbt-postgres opens its own connections."""
+
+    def raw_pipeline(self) -> dlt.Pipeline:
+        """The dlt pipeline of this warehouse. Its working folder is the warehouse's own (named by
+        host, port and database, never the password): another warehouse never plans from its state."""
+        return raw.make_pipeline(self.dsn, paths.data_dir() / "dlt" / self.key)
+
+    def prepare_source(self, source: dlt.sources.DltSource) -> dlt.sources.DltSource:
+        return source
+
+    def known_sessions(self) -> Callable[[list[str]], set[str]]:
+        return raw.known_sessions_lookup(self.dsn)
+
+    def after_load(self) -> None:
+        raw.ensure_indexes(self.dsn)
+
+    def missing_raw_tables(self) -> list[str]:
+        return self.missing_tables(RAW_SCHEMA, raw.RAW_TABLES)
+
+    def query(self, text: str, *, read_only: bool = False) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one statement; its column names and rows (none for a statement without rows)."""
+        with self.connect() as conn, conn.cursor() as cur:
+            if read_only:
+                cur.execute("set transaction read only")
+                text = f"select * from ({text}) as q"
+            cur.execute(text)
+            if cur.description is None:
+                return [], []
+            return [c.name for c in cur.description], [tuple(row) for row in cur.fetchall()]
+
+    def relation_exists(self, schema: str, name: str) -> bool:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", (f'"{schema}"."{name}"',))
+            return cur.fetchone()[0] is not None
+
+    def tables(self, schema: str) -> list[str]:
+        """The tables and views of ``schema``, by name."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables where table_schema = %s order by 1", (schema,)
+            )
+            return [name for (name,) in cur.fetchall()]
 
     def missing_tables(self, schema: str, tables: Sequence[str]) -> list[str]:
         """Which of ``tables`` do not exist in ``schema``."""
@@ -126,7 +183,12 @@ def embedded_server(base_dir: Path | None = None) -> LocalPostgres:
 
 
 def open_warehouse(dsn: str | None = None) -> Warehouse:
-    """The configured warehouse, or the embedded one (started, or reused when it runs)."""
+    """The configured warehouse: Spark (``WAREHOUSE_ENGINE=spark``), a PostgreSQL DSN, or the
+    embedded PostgreSQL (started, or reused when it runs)."""
+    if dsn is None and settings.warehouse_engine() == "spark":
+        from flows.spark import SparkWarehouse
+
+        return SparkWarehouse(settings.spark_settings())  # type: ignore[return-value]
     dsn = dsn or settings.warehouse_dsn()
     if dsn:
         warehouse = Warehouse(dsn)

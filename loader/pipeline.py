@@ -1,6 +1,10 @@
 """The dlt pipeline that loads the Umami source into a warehouse's raw dataset (``umami_raw``).
 
 On PostgreSQL the raw tables are merged on their keys (one row per event id, per session id).
+On a lake (dlt's ``filesystem`` destination, parquet files, for Spark) every load appends: dlt
+merges on a filesystem only for Delta or Iceberg tables, which Spark here cannot read without
+jars fetched at run time. The staging models pick the latest copy of each key by
+``_dlt_load_id`` (``latest_copies`` in the dbt project), so the marts count each row once.
 What the earlier loads covered (the marks a run's window is planned from) lives in the pipeline's
 state, which dlt commits with each load and restores from the warehouse when the local copy is gone.
 """
@@ -15,6 +19,8 @@ from pathlib import Path
 
 import dlt
 import psycopg2
+import pyarrow.dataset
+import pyarrow.fs
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
 from psycopg2 import sql
 
@@ -60,6 +66,50 @@ def make_pipeline(
         dataset_name=dataset_name,
         pipelines_dir=str(pipelines_dir),
     )
+
+
+def make_lake_pipeline(
+    lake_url: str, pipelines_dir: Path, *, pipeline_name: str = PIPELINE_NAME, dataset_name: str = RAW_DATASET
+) -> dlt.Pipeline:
+    """A dlt pipeline writing parquet files to ``<lake_url>/<dataset_name>/<table>/`` (credentials
+    for object stores from dlt's ``[destination.filesystem.credentials]``)."""
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=dlt.destinations.filesystem(bucket_url=lake_url),
+        dataset_name=dataset_name,
+        pipelines_dir=str(pipelines_dir),
+    )
+
+
+def appending(source: dlt.sources.DltSource) -> dlt.sources.DltSource:
+    """``source`` with every resource appending (its keys kept for the readers), for the lake."""
+    for resource in source.resources.values():
+        resource.apply_hints(write_disposition="append")
+    return source
+
+
+def lake_table_url(lake_url: str, table: str, dataset_name: str = RAW_DATASET) -> str:
+    return f"{lake_url.rstrip('/')}/{dataset_name}/{table}"
+
+
+def lake_tables(lake_url: str, dataset_name: str = RAW_DATASET) -> set[str]:
+    """The raw tables the lake holds files of."""
+    filesystem, root = pyarrow.fs.FileSystem.from_uri(f"{lake_url.rstrip('/')}/{dataset_name}")
+    selector = pyarrow.fs.FileSelector(root, allow_not_found=True)
+    return {info.base_name for info in filesystem.get_file_info(selector) if info.type == pyarrow.fs.FileType.Directory}
+
+
+def known_sessions_in_lake(lake_url: str, dataset_name: str = RAW_DATASET) -> Callable[[list[str]], set[str]]:
+    """Which of the given session ids the lake already holds (found in Umami), any copy."""
+
+    def lookup(ids: list[str]) -> set[str]:
+        if "sessions" not in lake_tables(lake_url, dataset_name):
+            return set()
+        sessions = pyarrow.dataset.dataset(lake_table_url(lake_url, "sessions", dataset_name), format="parquet")
+        wanted = pyarrow.dataset.field("session_id").isin(ids) & (pyarrow.dataset.field("found") == True)  # noqa: E712
+        return set(sessions.to_table(columns=["session_id"], filter=wanted).column("session_id").to_pylist())
+
+    return lookup
 
 
 def loaded_marks(pipeline: dlt.Pipeline, website_id: str) -> dict[str, LoadedMark]:
