@@ -31,19 +31,12 @@
     read (as_of, sync_time, rebuild_from_date: macros/course/course_vars.sql).
 #}
 {% macro publish_marts(full_refresh=false) %}
-    {%- if not execute -%}
-        {{ return(none) }}
-    {%- endif -%}
+    {{ return(adapter.dispatch('publish_marts', 'course_analytics')(full_refresh)) }}
+{% endmacro %}
 
-    {%- set build_schema = target.schema -%}
-    {%- set marts_schema = var('marts_schema', 'analytics') -%}
-    {%- if marts_schema == build_schema -%}
-        {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ build_schema ~ "'") }}
-    {%- endif -%}
-    {%- set full_refresh = (full_refresh | string | lower) in ['true', '1', 'yes'] -%}
-    {%- set from_date = course_rebuild_from_date_text() -%}
 
-    {#- ---- what to publish, from the project's graph ---- -#}
+{# What to publish, from the project's graph: {tables: [...], views: [...]}, each {name, spec}. #}
+{% macro _publish_entries() %}
     {%- set tables = [] -%}
     {%- set views = [] -%}
     {%- for node in graph.nodes.values() | sort(attribute='name') -%}
@@ -62,14 +55,46 @@
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-
-    {#- every build table must exist before anything is touched -#}
     {%- for entry in tables -%}
-        {%- set relation = adapter.get_relation(database=target.database, schema=build_schema, identifier=entry.name) -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier=entry.name) -%}
         {%- if relation is none or not relation.is_table -%}
-            {{ exceptions.raise_compiler_error("publish_marts: " ~ build_schema ~ "." ~ entry.name ~ " is not a table; run `dbt build` first") }}
+            {{ exceptions.raise_compiler_error("publish_marts: " ~ target.schema ~ "." ~ entry.name ~ " is not a table; run `dbt build` first") }}
         {%- endif -%}
     {%- endfor -%}
+    {{- return({'tables': tables, 'views': views}) -}}
+{% endmacro %}
+
+
+{# The published relations of the views (strategy view), over the published tables. #}
+{% macro _publish_view_sql(entry, marts_schema) %}
+    {%- set view_macro = context.get(entry.spec.macro) -%}
+    {%- if view_macro is none -%}
+        {{ exceptions.raise_compiler_error("publish_marts: view " ~ entry.name ~ ": no macro named " ~ entry.spec.macro) }}
+    {%- endif -%}
+    {%- set inputs = [] -%}
+    {%- for name in entry.spec.relations -%}
+        {%- do inputs.append(api.Relation.create(database=target.database, schema=marts_schema, identifier=name)) -%}
+    {%- endfor -%}
+    {{- return(view_macro(*inputs)) -}}
+{% endmacro %}
+
+
+{% macro default__publish_marts(full_refresh) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+
+    {%- set build_schema = target.schema -%}
+    {%- set marts_schema = var('marts_schema', 'analytics') -%}
+    {%- if marts_schema == build_schema -%}
+        {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ build_schema ~ "'") }}
+    {%- endif -%}
+    {%- set full_refresh = (full_refresh | string | lower) in ['true', '1', 'yes'] -%}
+    {%- set from_date = course_rebuild_from_date_text() -%}
+    {#- every build table must exist before anything is touched -#}
+    {%- set entries = _publish_entries() -%}
+    {%- set tables = entries.tables -%}
+    {%- set views = entries.views -%}
 
     {%- set report = [] -%}
     {%- set publications = _publish_relation(marts_schema, 'mart_publications') -%}
@@ -129,15 +154,7 @@
     {%- endfor -%}
 
     {%- for entry in views -%}
-        {%- set view_macro = context.get(entry.spec.macro) -%}
-        {%- if view_macro is none -%}
-            {{ exceptions.raise_compiler_error("publish_marts: view " ~ entry.name ~ ": no macro named " ~ entry.spec.macro) }}
-        {%- endif -%}
-        {%- set inputs = [] -%}
-        {%- for name in entry.spec.relations -%}
-            {%- do inputs.append(api.Relation.create(database=target.database, schema=marts_schema, identifier=name)) -%}
-        {%- endfor -%}
-        {%- do run_query("create view " ~ _publish_relation(marts_schema, entry.name) ~ " as " ~ view_macro(*inputs)) -%}
+        {%- do run_query("create view " ~ _publish_relation(marts_schema, entry.name) ~ " as " ~ _publish_view_sql(entry, marts_schema)) -%}
         {%- do report.append({'relation': entry.name, 'strategy': 'view'}) -%}
     {%- endfor -%}
 

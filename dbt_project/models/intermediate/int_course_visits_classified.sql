@@ -31,10 +31,10 @@ joined as (
         coalesce(sessions.is_found, false) as has_session,
         -- an empty distinct id is no id: a guest
         nullif(sessions.distinct_id, '') as user_id,
-        course_visits.properties -> 'shifu_bid' as shifu_bid_property,
-        course_visits.properties -> 'preview_mode' as preview_mode_property,
-        course_visits.properties -> 'outline_item_bid' as outline_item_bid_property,
-        course_visits.properties -> 'entry_type' as entry_type_property
+        {{ json_get('course_visits.properties', ['shifu_bid']) }} as shifu_bid_property,
+        {{ json_get('course_visits.properties', ['preview_mode']) }} as preview_mode_property,
+        {{ json_get('course_visits.properties', ['outline_item_bid']) }} as outline_item_bid_property,
+        {{ json_get('course_visits.properties', ['entry_type']) }} as entry_type_property
     from course_visits
     left join sessions
         on course_visits.session_id = sessions.session_id
@@ -51,18 +51,18 @@ extracted as (
         event_at,
         has_session,
         user_id,
-        cast(shifu_bid_property ->> 'data_type' as integer) as shifu_bid_data_type,
+        cast({{ json_text('shifu_bid_property', ['data_type']) }} as integer) as shifu_bid_data_type,
         shifu_bid_property is not null as has_shifu_bid_key,
-        shifu_bid_property ->> 'string_value' as shifu_bid_stored_value,
+        {{ json_text('shifu_bid_property', ['string_value']) }} as shifu_bid_stored_value,
         -- boolean true (data_type 3) and the string "true" (data_type 1) are both preview
-        coalesce(preview_mode_property ->> 'string_value' = 'true', false) as is_preview,
+        coalesce({{ json_text('preview_mode_property', ['string_value']) }} = 'true', false) as is_preview,
         case
-            when cast(outline_item_bid_property ->> 'data_type' as integer) = 1
-                then outline_item_bid_property ->> 'string_value'
+            when cast({{ json_text('outline_item_bid_property', ['data_type']) }} as integer) = 1
+                then {{ json_text('outline_item_bid_property', ['string_value']) }}
         end as outline_item_bid,
         case
-            when cast(entry_type_property ->> 'data_type' as integer) = 1
-                then entry_type_property ->> 'string_value'
+            when cast({{ json_text('entry_type_property', ['data_type']) }} as integer) = 1
+                then {{ json_text('entry_type_property', ['string_value']) }}
         end as entry_type
     from joined
 
@@ -92,7 +92,7 @@ classified as (
         url_path,
         is_preview,
         event_at,
-        cast(event_at at time zone 'UTC' as date) as stat_date,
+        {{ utc_date('event_at') }} as stat_date,
         -- the first reason that applies, in the oracle's order (unknown_session first:
         -- without the session row we cannot tell a guest from a user)
         case

@@ -50,7 +50,7 @@ joined as (
         end as catalog_module_key,
         case
             when jsonb_typeof(events.properties) = 'object' then events.properties
-            else cast('{}' as jsonb)
+            else cast('{}' as {{ type_json() }})
         end as properties
     from events
     left join sessions

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=rebuild_materialization(),
         incremental_strategy='replace_rebuilt_range',
         rebuild_column='stat_date',
         on_schema_change='fail',

@@ -46,8 +46,8 @@ window_totals as (
         shifu_bid,
         {% for window_type, days in windows %}
             {%- set window_start = course_days_before_as_of(days - 1) %}
-            count(distinct user_id) filter (where stat_date >= {{ window_start }}) as visitor_count_{{ days }},
-            sum(visit_count) filter (where stat_date >= {{ window_start }}) as visit_count_{{ days }}
+            count(distinct case when stat_date >= {{ window_start }} then user_id end) as visitor_count_{{ days }},
+            sum(case when stat_date >= {{ window_start }} then visit_count end) as visit_count_{{ days }}
             {%- if not loop.last %},{% endif %}
         {% endfor %}
     from user_days

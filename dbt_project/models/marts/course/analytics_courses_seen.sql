@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=rebuild_materialization(),
         incremental_strategy='delete+insert',
         unique_key='shifu_bid',
         on_schema_change='fail',
@@ -34,8 +34,8 @@ seen as (
         shifu_bid,
         min(event_at) as first_seen_at,
         max(event_at) as last_seen_at,
-        min(event_at) filter (where visit_class = 'countable') as first_countable_visit_at,
-        max(event_at) filter (where visit_class = 'countable') as last_countable_visit_at
+        min(case when visit_class = 'countable' then event_at end) as first_countable_visit_at,
+        max(case when visit_class = 'countable' then event_at end) as last_countable_visit_at
     from course_visits
     group by 1
 

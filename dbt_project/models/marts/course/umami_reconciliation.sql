@@ -106,11 +106,9 @@ warehouse_values as (
         -- to the hour and printed without milliseconds
         case
             when properties.data_type = 2 and right(properties.string_value, 5) = '.0000'
-                then left(properties.string_value, -5)
+                then substring(properties.string_value, 1, length(properties.string_value) - 5)
             when properties.data_type = 4 and properties.date_value is not null
-                then to_char(
-                        date_trunc('hour', properties.date_value at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'
-                    )
+                then {{ utc_hour_text('properties.date_value') }}
             else properties.string_value
         end as property_value,
         count(*) as warehouse_events
@@ -134,7 +132,7 @@ window_checks as (
     select
         'window_events' as check_name,
         windows.window_type,
-        cast(null as text) as property_value,
+        cast(null as {{ dbt.type_string() }}) as property_value,
         windows.umami_events as umami_count,
         window_events.warehouse_events as warehouse_count
     from windows
@@ -145,7 +143,7 @@ window_checks as (
     select
         'window_sessions' as check_name,
         windows.window_type,
-        cast(null as text) as property_value,
+        cast(null as {{ dbt.type_string() }}) as property_value,
         windows.umami_visitors as umami_count,
         window_events.warehouse_sessions as warehouse_count
     from windows

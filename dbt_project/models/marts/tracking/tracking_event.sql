@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=rebuild_materialization(),
         incremental_strategy='replace_rebuilt_range',
         rebuild_days='business',
         rebuild_column='day_key',

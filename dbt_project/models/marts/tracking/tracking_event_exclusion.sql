@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized=rebuild_materialization(),
         incremental_strategy='replace_rebuilt_range',
         rebuild_days='business',
         rebuild_column='day_key',
@@ -51,7 +51,7 @@ exclusions as (
         user_id,
         occurred_at,
         day_key,
-        cast(null as text) as duplicate_of_event_id
+        cast(null as {{ dbt.type_string() }}) as duplicate_of_event_id
     from excluded_events
 
     union all

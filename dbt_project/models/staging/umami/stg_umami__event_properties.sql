@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('umami', 'events') }}
+    select * from {{ latest_copies(source('umami', 'events'), ['event_id']) }}
 
 ),
 
@@ -10,25 +10,23 @@ properties as (
 
     select
         -- ids
-        cast(source.event_id as text) as event_id,
-        cast(property.key as text) as property_key,
+        cast(source.event_id as {{ dbt.type_string() }}) as event_id,
+        cast(property.key as {{ dbt.type_string() }}) as property_key,
 
         -- strings
-        cast(source.event_name as text) as event_name,
-        cast(property.value ->> 'string_value' as text) as string_value,
+        cast(source.event_name as {{ dbt.type_string() }}) as event_name,
+        cast({{ json_text('property.value', ['string_value']) }} as {{ dbt.type_string() }}) as string_value,
 
         -- numerics
-        cast(property.value ->> 'data_type' as integer) as data_type,
-        cast(property.value ->> 'number_value' as numeric) as number_value,
+        cast({{ json_text('property.value', ['data_type']) }} as integer) as data_type,
+        cast({{ json_text('property.value', ['number_value']) }} as {{ type_number() }}) as number_value,
 
         -- timestamps (UTC)
-        cast(property.value ->> 'date_value' as timestamptz) as date_value,
-        cast(source.created_at as timestamptz) as event_at
+        cast({{ json_text('property.value', ['date_value']) }} as {{ type_instant() }}) as date_value,
+        cast(source.created_at as {{ type_instant() }}) as event_at
 
     from source
-    cross join lateral jsonb_each(
-        case when jsonb_typeof(source.properties) = 'object' then source.properties end
-    ) as property
+    {{ json_object_entries('source.properties', 'property') }}
 
 )
 

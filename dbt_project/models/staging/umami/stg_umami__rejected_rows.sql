@@ -10,21 +10,21 @@ renamed as (
 
     select
         -- ids
-        cast(_dlt_id as text) as rejected_row_id,
-        cast(run_id as text) as sync_run_id,
+        cast(_dlt_id as {{ dbt.type_string() }}) as rejected_row_id,
+        cast(run_id as {{ dbt.type_string() }}) as sync_run_id,
 
         -- strings
-        cast(endpoint as text) as endpoint,
-        cast(reason as text) as reason,
+        cast(endpoint as {{ dbt.type_string() }}) as endpoint,
+        cast(reason as {{ dbt.type_string() }}) as reason,
 
         -- json
-        cast(payload as jsonb) as payload,
+        cast(payload as {{ type_json() }}) as payload,
 
         -- timestamps (UTC)
-        cast(rejected_at as timestamptz) as rejected_at,
+        cast(rejected_at as {{ type_instant() }}) as rejected_at,
 
         -- dlt
-        cast(_dlt_load_id as text) as dlt_load_id
+        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id
 
     from source
 

@@ -2,7 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('umami', 'window_property_values') }}
+    select * from {{ latest_copies(
+        source('umami', 'window_property_values'),
+        ['window_type', 'window_end_date', 'event_name', 'property_name'],
+        whole_load=true,
+    ) }}
 
 ),
 
@@ -10,10 +14,10 @@ renamed as (
 
     select
         -- keys
-        cast(window_type as text) as window_type,
-        cast(event_name as text) as event_name,
-        cast(property_name as text) as property_name,
-        cast(value as text) as property_value,
+        cast(window_type as {{ dbt.type_string() }}) as window_type,
+        cast(event_name as {{ dbt.type_string() }}) as event_name,
+        cast(property_name as {{ dbt.type_string() }}) as property_name,
+        cast(value as {{ dbt.type_string() }}) as property_value,
 
         -- dates (UTC, inclusive)
         cast(window_start_date as date) as window_start_date,
@@ -23,13 +27,13 @@ renamed as (
         cast(total as bigint) as umami_events,
 
         -- timestamps (UTC, inclusive)
-        cast(start_at as timestamptz) as start_at,
-        cast(end_at as timestamptz) as end_at,
-        cast(synced_at as timestamptz) as synced_at,
+        cast(start_at as {{ type_instant() }}) as start_at,
+        cast(end_at as {{ type_instant() }}) as end_at,
+        cast(synced_at as {{ type_instant() }}) as synced_at,
 
         -- dlt
-        cast(_dlt_load_id as text) as dlt_load_id,
-        cast(_dlt_id as text) as dlt_id
+        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
+        cast(_dlt_id as {{ dbt.type_string() }}) as dlt_id
 
     from source
 

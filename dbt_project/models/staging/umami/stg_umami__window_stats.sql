@@ -2,7 +2,9 @@ with
 
 source as (
 
-    select * from {{ source('umami', 'window_stats') }}
+    select * from {{ latest_copies(
+        source('umami', 'window_stats'), ['window_type', 'event_name', 'window_end_date']
+    ) }}
 
 ),
 
@@ -10,8 +12,8 @@ renamed as (
 
     select
         -- keys
-        cast(window_type as text) as window_type,
-        cast(event_name as text) as event_name,
+        cast(window_type as {{ dbt.type_string() }}) as window_type,
+        cast(event_name as {{ dbt.type_string() }}) as event_name,
 
         -- dates (UTC, inclusive)
         cast(window_start_date as date) as window_start_date,
@@ -23,13 +25,13 @@ renamed as (
         cast(visits as bigint) as umami_visits,
 
         -- timestamps (UTC, inclusive)
-        cast(start_at as timestamptz) as start_at,
-        cast(end_at as timestamptz) as end_at,
-        cast(synced_at as timestamptz) as synced_at,
+        cast(start_at as {{ type_instant() }}) as start_at,
+        cast(end_at as {{ type_instant() }}) as end_at,
+        cast(synced_at as {{ type_instant() }}) as synced_at,
 
         -- dlt
-        cast(_dlt_load_id as text) as dlt_load_id,
-        cast(_dlt_id as text) as dlt_id
+        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
+        cast(_dlt_id as {{ dbt.type_string() }}) as dlt_id
 
     from source
 
