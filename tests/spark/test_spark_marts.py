@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def sql_rows(env: dict[str, str], query: str) -> tuple[list[str], list[tuple[str
 
 
 @pytest.fixture(scope="module")
-def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_factory) -> Engines:
+def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_factory) -> Iterator[Engines]:
     warehouse: Warehouse = database_factory_module("spark_twin")
     home = tmp_path_factory.mktemp("spark-home")
     pg_home = tmp_path_factory.mktemp("pg-home")
@@ -86,7 +87,8 @@ def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
         assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-5000:]
         postgres = _cli(["run", "--as-of", AS_OF], postgres_env)
         assert postgres.returncode == 0, postgres.stdout[-3000:] + postgres.stderr[-5000:]
-    return Engines(spark_env, postgres_env, spark.stdout + spark.stderr, home)
+        # the simulator keeps answering for the module: the second run reads it again
+        yield Engines(spark_env, postgres_env, spark.stdout + spark.stderr, home)
 
 
 def _mart(env: dict[str, str], mart: str) -> tuple[list[str], Counter]:
