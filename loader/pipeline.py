@@ -106,7 +106,7 @@ def known_sessions_in_lake(lake_url: str, dataset_name: str = RAW_DATASET) -> Ca
         if "sessions" not in lake_tables(lake_url, dataset_name):
             return set()
         sessions = pyarrow.dataset.dataset(lake_table_url(lake_url, "sessions", dataset_name), format="parquet")
-        wanted = pyarrow.dataset.field("session_id").isin(ids) & (pyarrow.dataset.field("found") == True)  # noqa: E712
+        wanted = pyarrow.dataset.field("found") & pyarrow.dataset.field("session_id").isin(ids)
         return set(sessions.to_table(columns=["session_id"], filter=wanted).column("session_id").to_pylist())
 
     return lookup

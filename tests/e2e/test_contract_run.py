@@ -8,7 +8,6 @@ tracking facts with values computed here from dataset.json.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -20,7 +19,7 @@ import pytest
 
 from flows.warehouse import Warehouse
 from tests import oracle
-from umami_sim import UmamiSimulator
+from tests.contract_site import contract_site
 
 pytestmark = pytest.mark.pg_matrix
 
@@ -44,16 +43,9 @@ class Run:
 def run(database_factory_module, tmp_path_factory) -> Run:
     warehouse = database_factory_module("contract_e2e")
     home = tmp_path_factory.mktemp("e2e-home")
-    dataset = oracle.load_json("dataset.json")
-    with UmamiSimulator(password=SECRET) as sim:
-        website = sim.create_website("umami-contract", "course.example.com")
-        assert all(answer["status"] == 200 for answer in sim.send_dataset(dataset, website))
+    with contract_site(SECRET) as site:
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("UMAMI_")},
-            "UMAMI_API_URL": sim.base_url,
-            "UMAMI_WEBSITE_ID": website,
-            "UMAMI_USERNAME": sim.username,
-            "UMAMI_PASSWORD": sim.password,
+            **site,
             "WAREHOUSE_DSN": warehouse.dsn.replace("postgres@", f"postgres:{SECRET}@"),
             "COURSE_ANALYTICS_HOME": str(home),
             "COURSE_ANALYTICS_LOG_LEVEL": "DEBUG",

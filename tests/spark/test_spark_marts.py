@@ -8,9 +8,10 @@ The marts are read back with `course-analytics sql` on both engines, as an analy
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import pytest
 from flows.spark import ClusterState
 from flows.warehouse import Warehouse
 from tests import oracle
-from umami_sim import UmamiSimulator
+from tests.contract_site import contract_site
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
 AS_OF = "2026-11-19T23:59:59Z"
@@ -64,25 +65,15 @@ def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
     warehouse: Warehouse = database_factory_module("spark_twin")
     home = tmp_path_factory.mktemp("spark-home")
     pg_home = tmp_path_factory.mktemp("pg-home")
-    dataset = oracle.load_json("dataset.json")
-    with UmamiSimulator(password=SECRET) as sim:
-        website = sim.create_website("umami-contract", "course.example.com")
-        assert all(answer["status"] == 200 for answer in sim.send_dataset(dataset, website))
-        base = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("UMAMI_", "WAREHOUSE_", "SPARK_", "LAKE_"))},
-            "UMAMI_API_URL": sim.base_url,
-            "UMAMI_WEBSITE_ID": website,
-            "UMAMI_USERNAME": sim.username,
-            "UMAMI_PASSWORD": sim.password,
-        }
+    with contract_site(SECRET) as site:
         spark_env = {
-            **base,
+            **site,
             "WAREHOUSE_ENGINE": "spark",
             "SPARK_MASTER": spark_cluster.master_url,
             "LAKE_URL": str(home / "lake"),
             "COURSE_ANALYTICS_HOME": str(home),
         }
-        postgres_env = {**base, "WAREHOUSE_DSN": warehouse.dsn, "COURSE_ANALYTICS_HOME": str(pg_home)}
+        postgres_env = {**site, "WAREHOUSE_DSN": warehouse.dsn, "COURSE_ANALYTICS_HOME": str(pg_home)}
         spark = _cli(["run", "--as-of", AS_OF], spark_env)
         assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-5000:]
         postgres = _cli(["run", "--as-of", AS_OF], postgres_env)
@@ -97,8 +88,12 @@ def _mart(env: dict[str, str], mart: str) -> tuple[list[str], Counter]:
     return [header[i] for i in kept], Counter(tuple(row[i] for i in kept) for row in rows)
 
 
-def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines) -> None:
+def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines, spark_cluster: ClusterState) -> None:
     assert "synced up to 2026-11-19T23:59:59+00:00" in engines.spark_output
+    with urllib.request.urlopen(f"http://127.0.0.1:{spark_cluster.web_port}/json/", timeout=5) as answer:
+        master = json.load(answer)
+    # every `course-analytics` process is one application on the cluster; none ran elsewhere
+    assert [app["name"] for app in master["completedapps"]].count("course-analytics") >= 1
     lake = engines.home / "lake" / "umami_raw"
     assert sorted(p.name for p in (lake / "events").iterdir() if p.suffix == ".parquet")
     assert SECRET not in engines.spark_output
@@ -137,6 +132,24 @@ def test_spark_daily_and_window_stats_equal_the_contract(engines: Engines) -> No
         (r["shifu_bid"], str(r["visitor_count"]), str(r["visit_count"]), window["start_date"], window["end_date"])
         for r in window["rows"] + window["zero_rows"]
     )
+
+
+def test_status_names_every_published_mart_with_its_rows_on_both_engines(engines: Engines) -> None:
+    counts = {}
+    for name, env in (("spark", engines.spark_env), ("postgres", engines.postgres_env)):
+        result = _cli(["status"], env, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "last successful load: Umami" in result.stdout and "(1 loads)" in result.stdout
+        assert "marts published: " in result.stdout
+        counts[name] = {
+            line.split(": ")[0].strip(): int(line.split(": ")[1].split()[0])
+            for line in result.stdout.splitlines()
+            if line.startswith("  analytics.")
+        }
+    for mart in MARTS:
+        _, rows = sql_rows(engines.postgres_env, f"select count(*) from analytics.{mart}")
+        assert counts["spark"][f"analytics.{mart}"] == int(rows[0][0]) == counts["postgres"][f"analytics.{mart}"]
+    assert not any("__v" in name for name in counts["spark"])  # the published versions are not listed as marts
 
 
 def test_a_second_run_over_the_same_window_changes_no_mart(engines: Engines) -> None:

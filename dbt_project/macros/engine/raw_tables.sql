@@ -6,9 +6,9 @@
     every load appends (loader/pipeline.py): the copy of the latest load (_dlt_load_id) wins; with
     whole_load, every row of that load for `keys` (a merge key, as dlt's delete-insert keeps them).
 
-    raw_tables(): nothing on PostgreSQL (dlt creates the tables). On Spark the tables over the
-    lake's parquet files (var lake_url), re-created on every run: a new load's files and columns
-    are seen, and dropping one of these external tables leaves its files.
+    raw_tables(): nothing on PostgreSQL (dlt creates the tables). On Spark one table per source
+    table of the project, over the lake's parquet files (var lake_url), re-created on every run: a
+    new load's files and columns are seen, and dropping one of these external tables leaves its files.
 #}
 
 {% macro latest_copies(relation, keys, whole_load=false) -%}
@@ -46,12 +46,14 @@
         {%- if not lake -%}
             {{ exceptions.raise_compiler_error("var 'lake_url' is not set: the Spark target reads the raw tables from the lake (course-analytics sets it from LAKE_URL)") }}
         {%- endif -%}
-        {%- set schema = var('raw_schema', 'umami_raw') -%}
-        {%- do run_query("create database if not exists " ~ schema) -%}
-        {%- for table in ['events', 'sessions', 'window_stats', 'window_property_values', 'rejected_rows', 'sync_runs'] -%}
-            {%- do run_query("drop table if exists " ~ schema ~ "." ~ table) -%}
-            {%- do run_query("create table " ~ schema ~ "." ~ table ~ " using parquet options (mergeSchema 'true') location '"
-                             ~ lake | replace("'", "") ~ "/" ~ schema ~ "/" ~ table ~ "'") -%}
+        {#- the project's own sources (models/staging/umami/_umami__sources.yml): dlt writes
+            each table to <lake>/<dataset>/<table>, and the dataset is the source's schema -#}
+        {%- for source in graph.sources.values() | selectattr('package_name', 'equalto', project_name) | sort(attribute='name') -%}
+            {%- do run_query("create database if not exists " ~ source.schema) -%}
+            {%- do run_query("drop table if exists " ~ source.schema ~ "." ~ source.identifier) -%}
+            {%- do run_query("create table " ~ source.schema ~ "." ~ source.identifier
+                             ~ " using parquet options (mergeSchema 'true') location '"
+                             ~ lake | replace("'", "") ~ "/" ~ source.schema ~ "/" ~ source.identifier ~ "'") -%}
         {%- endfor -%}
     {%- endif -%}
     select 1

@@ -109,16 +109,3 @@
 {% macro spark__utc_hour_text(expression) -%}
     date_format(date_trunc('HOUR', to_utc_timestamp({{ expression }}, current_timezone())), "yyyy-MM-dd'T'HH:mm:ss'Z'")
 {%- endmacro %}
-
-{# 'table' on Spark, where the marts are rebuilt whole on every run for now; 'incremental' elsewhere. #}
-{% macro rebuild_materialization() -%}
-    {{ return(adapter.dispatch('rebuild_materialization', 'course_analytics')()) }}
-{%- endmacro %}
-
-{% macro default__rebuild_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-
-{% macro spark__rebuild_materialization() -%}
-    {{ return('table') }}
-{%- endmacro %}

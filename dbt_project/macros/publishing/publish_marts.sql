@@ -35,6 +35,22 @@
 {% endmacro %}
 
 
+{# The published schema (var marts_schema), never the build schema. #}
+{% macro _publish_marts_schema() %}
+    {%- set marts_schema = var('marts_schema', 'analytics') -%}
+    {%- if marts_schema == target.schema -%}
+        {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ target.schema ~ "'") }}
+    {%- endif -%}
+    {{- return(marts_schema) -}}
+{% endmacro %}
+
+
+{# A run-operation argument as a boolean (--args gives text or a YAML boolean). #}
+{% macro _publish_flag(value) %}
+    {{- return((value | string | lower) in ['true', '1', 'yes']) -}}
+{% endmacro %}
+
+
 {# What to publish, from the project's graph: {tables: [...], views: [...]}, each {name, spec}. #}
 {% macro _publish_entries() %}
     {%- set tables = [] -%}
@@ -85,11 +101,8 @@
     {%- endif -%}
 
     {%- set build_schema = target.schema -%}
-    {%- set marts_schema = var('marts_schema', 'analytics') -%}
-    {%- if marts_schema == build_schema -%}
-        {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ build_schema ~ "'") }}
-    {%- endif -%}
-    {%- set full_refresh = (full_refresh | string | lower) in ['true', '1', 'yes'] -%}
+    {%- set marts_schema = _publish_marts_schema() -%}
+    {%- set full_refresh = _publish_flag(full_refresh) -%}
     {%- set from_date = course_rebuild_from_date_text() -%}
     {#- every build table must exist before anything is touched -#}
     {%- set entries = _publish_entries() -%}

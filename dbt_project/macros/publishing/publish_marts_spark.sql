@@ -19,11 +19,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set build_schema = target.schema -%}
-    {%- set marts_schema = var('marts_schema', 'analytics') -%}
-    {%- if marts_schema == build_schema -%}
-        {{ exceptions.raise_compiler_error("publish_marts: marts_schema and the build schema are both '" ~ build_schema ~ "'") }}
-    {%- endif -%}
-    {%- set full_refresh = (full_refresh | string | lower) in ['true', '1', 'yes'] -%}
+    {%- set marts_schema = _publish_marts_schema() -%}
+    {%- set full_refresh = _publish_flag(full_refresh) -%}
     {%- set entries = _publish_entries() -%}
     {%- set publications = marts_schema ~ '.mart_publications' -%}
 
