@@ -1,19 +1,25 @@
-"""``course-analytics status``: where the warehouse is, the last syncs, the marts' sizes (either engine)."""
+"""``course-analytics status``: where the warehouse is, the last sync and its outcome, and every
+published mart with its rows, publication time and data as-of time (either engine)."""
 
 from __future__ import annotations
 
-import re
+from datetime import datetime
 
+from flows import last_run
+from flows.published import mart_states, utc
 from flows.warehouse import MARTS_SCHEMA, RAW_SCHEMA, Warehouse
 
-# Spark publishes each mart as a view over a versioned copy (<mart>__v<N>): the copies are not marts
-_PUBLISHED_VERSION = re.compile(r"__v\d+$")
+
+def _instant(moment: datetime | None) -> str:
+    return f"{utc(moment):%Y-%m-%dT%H:%M:%SZ}" if moment is not None else "never"
 
 
 def warehouse_status(warehouse: Warehouse) -> str:
     lines = [f"warehouse: {warehouse.display}" + (" (embedded)" if warehouse.embedded else "")]
     if warehouse.embedded is not None:
         lines.append(f"  data directory: {warehouse.embedded.data_dir}")
+    record = last_run.read()
+    lines.append(f"last run: {record.describe() if record else 'none recorded on this machine'}")
     if warehouse.relation_exists(RAW_SCHEMA, "sync_runs"):
         _, rows = warehouse.query(
             f"select website_id, api_url, max(as_of), max(started_at), count(*) "
@@ -22,20 +28,19 @@ def warehouse_status(warehouse: Warehouse) -> str:
         for website_id, api_url, as_of, started_at, runs in rows:
             lines.append(
                 f"last successful load: Umami {api_url} website {website_id}: data up to "
-                f"{as_of:%Y-%m-%dT%H:%M:%SZ}, started {started_at:%Y-%m-%dT%H:%M:%SZ} ({runs} loads)"
+                f"{_instant(as_of)}, started {_instant(started_at)} ({runs} loads)"
             )
     else:
         lines.append("last successful load: none yet")
-    if warehouse.relation_exists(MARTS_SCHEMA, "mart_publications"):
-        _, rows = warehouse.query(
-            f"select published_at, as_of from {MARTS_SCHEMA}.mart_publications order by published_at desc limit 1"
-        )
-        if rows:
-            lines.append(f"marts published: {rows[0][0]:%Y-%m-%dT%H:%M:%SZ} (as of {rows[0][1]})")
-    tables = [name for name in warehouse.tables(MARTS_SCHEMA) if not _PUBLISHED_VERSION.search(name)]
-    if not tables:
+    states = mart_states(warehouse)
+    if not states:
         lines.append(f"marts: schema {MARTS_SCHEMA} is empty (no successful transform yet)")
-    for table in tables:
-        _, rows = warehouse.query(f"select count(*) from {MARTS_SCHEMA}.{table}")
-        lines.append(f"  {MARTS_SCHEMA}.{table}: {rows[0][0]} rows")
+        return "\n".join(lines)
+    width = max(len(s.name) for s in states)
+    lines.append(f"marts in {MARTS_SCHEMA}:")
+    lines.append(f"  {'mart':<{width}}  {'rows':>9}  {'published':<20}  data as of")
+    for state in states:
+        lines.append(
+            f"  {state.name:<{width}}  {state.rows:>9}  {_instant(state.published_at):<20}  {_instant(state.as_of)}"
+        )
     return "\n".join(lines)

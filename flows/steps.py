@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from flows import failures, redact, settings, sync
+from flows import failures, last_run, redact, settings, sync
 from flows.publish import marts_snapshot, publish
 from flows.warehouse import Warehouse, open_warehouse
 from loader.pipeline import LoadResult
@@ -106,7 +106,24 @@ def run_sync(
     alert: Callable[[str, str, dict[str, Any]], None] = _log_alert,
 ) -> SyncReport:
     """Plan the window once, then load (``steps`` all or load), transform and publish (all or
-    transform); the marts change only in publish. Alerts when every course dropped to zero."""
+    transform); the marts change only in publish. Alerts when every course dropped to zero.
+    The outcome is recorded for ``status`` (flows/last_run.py)."""
+    record = last_run.started(steps)
+    try:
+        report = _run_sync(parameters, steps, calls, alert)
+    except BaseException as exc:
+        last_run.finished(record, exc)
+        raise
+    last_run.finished(record)
+    return report
+
+
+def _run_sync(
+    parameters: sync.SyncParameters,
+    steps: Steps,
+    calls: SyncSteps,
+    alert: Callable[[str, str, dict[str, Any]], None],
+) -> SyncReport:
     umami = settings.umami_settings() if steps in ("all", "load") else None
     if umami is not None:
         redact.register(*umami.secrets)

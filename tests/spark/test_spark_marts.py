@@ -134,22 +134,32 @@ def test_spark_daily_and_window_stats_equal_the_contract(engines: Engines) -> No
     )
 
 
+def _status_marts(output: str) -> dict[str, tuple[int, str, str]]:
+    """`status`'s marts table: name -> (rows, published, data as of)."""
+    lines = output.splitlines()
+    start = lines.index("marts in analytics:") + 2  # after the table's header line
+    table = {}
+    for line in lines[start:]:
+        name, rows, published, as_of = line.split()
+        table[name] = (int(rows), published, as_of)
+    return table
+
+
 def test_status_names_every_published_mart_with_its_rows_on_both_engines(engines: Engines) -> None:
-    counts = {}
+    tables = {}
     for name, env in (("spark", engines.spark_env), ("postgres", engines.postgres_env)):
         result = _cli(["status"], env, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
         assert "last successful load: Umami" in result.stdout and "(1 loads)" in result.stdout
-        assert "marts published: " in result.stdout
-        counts[name] = {
-            line.split(": ")[0].strip(): int(line.split(": ")[1].split()[0])
-            for line in result.stdout.splitlines()
-            if line.startswith("  analytics.")
-        }
+        assert "last run: success (all), finished 20" in result.stdout
+        tables[name] = _status_marts(result.stdout)
     for mart in MARTS:
         _, rows = sql_rows(engines.postgres_env, f"select count(*) from analytics.{mart}")
-        assert counts["spark"][f"analytics.{mart}"] == int(rows[0][0]) == counts["postgres"][f"analytics.{mart}"]
-    assert not any("__v" in name for name in counts["spark"])  # the published versions are not listed as marts
+        assert tables["spark"][mart][0] == int(rows[0][0]) == tables["postgres"][mart][0]
+        for engine in ("spark", "postgres"):
+            _, published, as_of = tables[engine][mart]
+            assert as_of == "2026-11-19T23:59:59Z" and published.startswith("20") and published != "never"
+    assert not any("__v" in name for name in tables["spark"])  # the published versions are not listed as marts
 
 
 def test_a_second_run_over_the_same_window_changes_no_mart(engines: Engines) -> None:
