@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -238,6 +239,41 @@ def status() -> None:
         from flows.status import warehouse_status
 
         typer.echo(_with_warehouse(warehouse_status))
+
+
+@app.command()
+def report(
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the page (default: <data dir>/report/index.html).")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page of the published marts (charts, freshness, reconciliation)."""
+    _setup_logging()
+    with _errors():
+        from flows.report import default_path, write_report
+
+        path = _with_warehouse(lambda warehouse: write_report(warehouse, out or default_path()))
+        typer.echo(f"report written: {path}")
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1 to serve the site on.")] = 8080,
+    serve: Annotated[bool, typer.Option(help="Serve the site after generating it (until Ctrl-C).")] = True,
+) -> None:
+    """Generate dbt's documentation site for the project (models, sources, columns) and serve it on 127.0.0.1."""
+    _setup_logging()
+    with _errors():
+        from flows import docs as dbt_docs
+
+        def generate_and_serve(warehouse) -> None:
+            site = dbt_docs.generate(warehouse)
+            typer.echo(f"dbt docs generated in {site} (one-file copy: {site / 'static_index.html'})")
+            if serve:
+                typer.echo(f"serving dbt docs on http://{dbt_docs.HOST}:{port}/ (Ctrl-C stops)")
+                dbt_docs.serve(warehouse, port)
+
+        _with_warehouse(generate_and_serve)
 
 
 @warehouse_app.command("start")

@@ -18,6 +18,7 @@ from psycopg2 import sql
 
 from flows import paths
 from flows.environment import scoped_environment
+from flows.report import default_path, write_report
 from flows.warehouse import MARTS_SCHEMA, Warehouse, embedded_server
 
 DEMO_DATABASE = "course_analytics_demo"
@@ -103,6 +104,8 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
                 )
         warehouse = Warehouse(dsn)
         rows = top_courses(warehouse)
+        with scoped_environment({"COURSE_ANALYTICS_HOME": str(demo_home)}):
+            report_path = write_report(warehouse, default_path())
         echo("")
         echo(f"Top courses by 近30天访问人数 / Visitors (30d), as of {report['as_of']}:")
         width = max([len("course (shifu_bid)")] + [len(c) for c, _ in rows])
@@ -118,6 +121,7 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
             f"  psql '{dsn}' -c 'select shifu_bid, visit_count_30d from analytics.operator_course_metrics "
             "order by 2 desc limit 10'"
         )
+        echo(f"report (open it in a browser): {report_path}")
         echo(f"demo finished in {time.monotonic() - started:.0f}s")
         return rows
     finally:

@@ -77,6 +77,7 @@ class ChromiumFactory:
         profile = Path(tempfile.mkdtemp(prefix="ca-chromium-"))
         options = webdriver.ChromeOptions()
         options.binary_location = self.chromium
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for console_errors()
         for argument in (*CHROME_ARGUMENTS, f"--user-data-dir={profile}", "--window-size={},{}".format(*window_size)):
             options.add_argument(argument)
         try:
@@ -94,6 +95,11 @@ class ChromiumFactory:
                 driver.quit()
             finally:
                 shutil.rmtree(profile, ignore_errors=True)
+
+
+def console_errors(driver: WebDriver) -> list[str]:
+    """The console's errors since the last call (Chromium hands each entry out once)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def wait_for(driver: WebDriver, script: str, timeout: float = 10.0) -> None:

@@ -26,6 +26,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.pgserver import LocalPostgres
 from flows.warehouse import Warehouse
 from tests import pg_builds
+from tests.browser import BrowserMissing, ChromiumFactory
 from tests.databases import Databases
 
 _PG_VERSIONS = pytest.StashKey[list[str]]()
@@ -150,3 +151,29 @@ def database_factory_module(postgres_server: LocalPostgres, request: pytest.Fixt
 def fresh_database(database_factory) -> Warehouse:
     """An empty database on the session server, dropped after the test."""
     return database_factory()
+
+
+@pytest.fixture(scope="session")
+def chromium_factory() -> Iterator[ChromiumFactory]:
+    factory = ChromiumFactory()
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_factory: ChromiumFactory):
+    """One headless Chromium for the session (browser tests open their own pages in it)."""
+    try:
+        return chromium_factory.new_driver()
+    except BrowserMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Screenshots and pages the browser tests keep for people to look at (test-artifacts/, not in git)."""
+    path = Path(__file__).resolve().parents[1] / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

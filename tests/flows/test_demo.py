@@ -42,3 +42,8 @@ def test_demo_prints_exact_top_courses_and_stops_everything(home_dir: Path) -> N
     assert "warehouse: postgresql://postgres@127.0.0.1:" in out and "psql '" in out
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()  # the embedded server was stopped
     assert "stg_***" not in out + result.stderr  # nothing masked by accident
+    report = Path(re.search(r"^report \(open it in a browser\): (\S+)$", out, flags=re.MULTILINE).group(1))
+    assert report == home / "demo" / "report" / "index.html"
+    page = report.read_text()
+    assert all(f'id="{chart}"' in page for chart in ("visitors-30d", "daily-visitors", "window-visitors"))
+    assert top[0][0] in page  # the page is the demo's (its charts are checked in a browser in tests/analyst)

@@ -10,28 +10,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser import BrowserMissing, ChromiumFactory, StaticServer, wait_for
+from tests.browser import StaticServer, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent / "pages"
-
-
-@pytest.fixture(scope="session")
-def chromium_factory() -> Iterator[ChromiumFactory]:
-    factory = ChromiumFactory()
-    try:
-        yield factory
-    finally:
-        factory.close()
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_factory: ChromiumFactory):
-    """One headless Chromium for the session (each test gets its own tab: see ``page``)."""
-    try:
-        return chromium_factory.new_driver()
-    except BrowserMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
