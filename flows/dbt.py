@@ -33,6 +33,11 @@ class DbtOutcome:
         return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing ran"
 
 
+def target_dir() -> Path:
+    """dbt's target folder for this installation's data: compiled SQL, run results, the docs site."""
+    return paths.data_dir() / "dbt" / "target"
+
+
 def run_dbt(
     warehouse: Warehouse,
     args: list[str],
@@ -59,7 +64,7 @@ def run_dbt(
         "--profiles-dir",
         str(project_dir),
         "--target-path",
-        str(work_dir / "target"),
+        str(target_dir()),
         "--log-path",
         str(work_dir / "logs"),
     ]
