@@ -109,7 +109,7 @@ def _with_warehouse(action: Callable[..., T]) -> T:
     from flows.warehouse import open_warehouse
 
     with open_warehouse() as warehouse:
-        redact.register(warehouse.password)
+        redact.register(**warehouse.secrets)
         if warehouse.embedded is not None:
             typer.echo(f"warehouse: embedded PostgreSQL at {warehouse.display}", err=True)
         elif warehouse.engine == "spark":

@@ -109,12 +109,12 @@ def run_sync(
     transform); the marts change only in publish. Alerts when every course dropped to zero."""
     umami = settings.umami_settings() if steps in ("all", "load") else None
     if umami is not None:
-        redact.register(*umami.secrets)
+        redact.register(**umami.secrets)
     sync_time = datetime.now(UTC)
     loaded: LoadResult | None = None
     dbt_summary, changed = "", {}
     with open_warehouse() as warehouse:
-        redact.register(warehouse.password)
+        redact.register(**warehouse.secrets)
         window = calls.plan(warehouse, umami, parameters)
         before = marts_snapshot(warehouse)
         if umami is not None:
