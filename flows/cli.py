@@ -147,7 +147,7 @@ def load(
         from flows.steps import run_sync
 
         report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
-    typer.echo(f"loaded: {report.one_line()}; rows {report.rows_loaded}")
+    typer.echo(f"loaded: {report.one_line()}")
 
 
 @app.command()
@@ -166,9 +166,10 @@ def run(
 
         parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
         report = course_analytics_sync(**vars(parameters))
+    loaded, changed = sum(report["rows_loaded"].values()), sum(report["marts_rows_changed"].values())
     typer.echo(
-        f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
-        f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"
+        f"synced up to {report['as_of']}: {loaded} rows loaded, {report['rows_rejected']} rejected, "
+        f"dbt {report['dbt']}, marts rows changed {changed}"
     )
 
 
@@ -185,7 +186,7 @@ def transform(
         from flows.steps import run_sync
 
         report = run_sync(_parameters(as_of, lookback_days, None, full_refresh, 10_000), "transform")
-    typer.echo(f"dbt build: {report.dbt}; published, rows changed {report.marts_rows_changed}")
+    typer.echo(f"dbt build: {report.dbt}; published, marts rows changed {sum(report.marts_rows_changed.values())}")
 
 
 @app.command()

@@ -111,7 +111,8 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
         for course, visitors in rows:
             echo(f"  {course:<{width}}  {visitors:>14}")
         echo("")
-        echo(f"rows loaded: {report['rows_loaded']}; dbt: {report['dbt']}")
+        loaded = ", ".join(f"{table} {rows}" for table, rows in report["rows_loaded"].items())
+        echo(f"rows loaded: {loaded}; dbt: {report['dbt']}")
         echo(f"warehouse: {warehouse.display} (embedded PostgreSQL, data in {info.data_dir})")
         echo("query it with psql (the demo stops the server when it ends):")
         echo("  .venv/bin/course-analytics warehouse start")
