@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -72,12 +73,32 @@ FullRefresh = Annotated[
 ]
 
 
+class _QuietPrefectRoutine(logging.Filter):
+    """Keeps Prefect's routine notices off the console: each task's "Finished in state Completed()"
+    and its temporary server's start and stop (with a link to Prefect's docs). The flow run's own
+    lines, every warning and error, and the logs Prefect records for its UI all stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        routine = record.name == "prefect.task_runs" or (record.name == "prefect" and record.module == "server")
+        return record.levelno >= logging.WARNING or not routine
+
+
 def _setup_logging() -> None:
     redact.install_log_masking()
     level = os.environ.get("COURSE_ANALYTICS_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "DEBUG":
+        console.addFilter(_QuietPrefectRoutine())
+    logging.basicConfig(level=level, handlers=[console])
     for noisy in ("httpx", "httpcore", "urllib3", "py4j"):  # one line per HTTP request (or Spark call) otherwise
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _prefect_home() -> None:
+    """Make PREFECT_HOME before Prefect is imported: Prefect creates only the last folder of it and
+    warns ("Failed to create the Prefect home directory") while the data folder above is not there yet."""
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -162,6 +183,7 @@ def run(
     _setup_logging()
     with _errors():
         _require_umami()
+        _prefect_home()
         from flows.flow import course_analytics_sync
 
         parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
@@ -195,6 +217,7 @@ def serve() -> None:
     _setup_logging()
     with _errors():
         _require_umami()
+        _prefect_home()
         from flows.deployment import serve as serve_deployment
 
         serve_deployment()
@@ -205,6 +228,7 @@ def demo() -> None:
     """Everything local, no configuration: simulated Umami traffic, embedded warehouse, one sync, top courses."""
     _setup_logging()
     with _errors():
+        _prefect_home()
         from flows.demo import run_demo
 
         run_demo(typer.echo)

@@ -42,3 +42,8 @@ def test_demo_prints_exact_top_courses_and_stops_everything(home_dir: Path) -> N
     assert "warehouse: postgresql://postgres@127.0.0.1:" in out and "psql '" in out
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()  # the embedded server was stopped
     assert "stg_***" not in out + result.stderr  # nothing masked by accident
+
+    log = result.stderr
+    assert "Warning" not in log, log  # e.g. Prefect's home folder made before Prefect starts, in a fresh data folder
+    assert "prefect.task_runs" not in log and "docs.prefect.io" not in log, log  # Prefect's routine notices
+    assert re.search(r"INFO prefect.flow_runs: sync done: as of .{,140}$", log, flags=re.MULTILINE), log

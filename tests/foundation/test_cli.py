@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -136,3 +137,21 @@ def test_every_command_and_option_has_help(tmp_path: Path) -> None:
                 assert param.help, f"{' '.join(path)} --{param.name} has no help text"
         result = run_cli([*path, "--help"], tmp_path)
         assert result.returncode == 0
+
+
+def _record(name: str, level: int, path: str = "/x/prefect/task_engine.py") -> logging.LogRecord:
+    return logging.LogRecord(name, level, path, 1, "Finished in state Completed()", (), None)
+
+
+def test_the_console_leaves_out_only_prefects_routine_notices() -> None:
+    from flows.cli import _QuietPrefectRoutine
+
+    quiet = _QuietPrefectRoutine()
+    server = "/venv/site-packages/prefect/server/api/server.py"
+    assert not quiet.filter(_record("prefect.task_runs", logging.INFO))
+    assert not quiet.filter(_record("prefect", logging.INFO, server))  # the temporary server's start and stop
+    assert quiet.filter(_record("prefect.task_runs", logging.WARNING))
+    assert quiet.filter(_record("prefect", logging.ERROR, server))
+    assert quiet.filter(_record("prefect.flow_runs", logging.INFO))
+    assert quiet.filter(_record("prefect", logging.INFO, "/venv/site-packages/prefect/flow_runs.py"))
+    assert quiet.filter(_record("loader.pipeline", logging.INFO))
