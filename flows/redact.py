@@ -93,8 +93,21 @@ def mask(text: str) -> str:
     return "".join(pieces) + text[position:]
 
 
+def _mask_traceback(record: logging.LogRecord) -> None:
+    """Handlers format a record's exception after it was made: format it now, and keep the masked
+    text (every formatter prints ``exc_text`` when it is set) only when there was a secret in it."""
+    if record.exc_info:
+        text = logging.Formatter().formatException(record.exc_info)
+        masked = mask(text)
+        if masked != text:
+            record.exc_text = masked
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
 def install_log_masking() -> None:
-    """Mask registered secrets in every log record created from now on, whatever the logger."""
+    """Mask registered secrets in every log record created from now on, whatever the logger,
+    tracebacks included."""
     global _installed
     with _lock:
         if _installed:
@@ -112,6 +125,7 @@ def install_log_masking() -> None:
             masked = mask(message)
             if masked != message:
                 record.msg, record.args = masked, ()
+            _mask_traceback(record)
         return record
 
     logging.setLogRecordFactory(masked_record)

@@ -116,3 +116,15 @@ def test_public_names_come_from_the_dbt_project_and_the_code() -> None:
     assert {"stg_umami__events", "models/staging/umami/stg_umami__events.sql", "umami_events"} <= names
     assert {"umami_raw", "analytics", "analytics_build", "rejected_rows", "UMAMI_PASSWORD"} <= names
     assert {"loader.umami.client", "loader/umami/client.py", "operator_course_metrics"} <= names
+
+
+def test_a_logged_traceback_is_masked(caplog: pytest.LogCaptureFixture) -> None:
+    redact.install_log_masking()
+    secret = secrets.token_urlsafe(24)
+    redact.register(WAREHOUSE_DSN=secret)
+    try:
+        raise RuntimeError(f"could not connect to postgresql://u:{secret}@h/db")
+    except RuntimeError:
+        logging.getLogger("prefect.task_runs").exception("Task run failed")
+    assert "RuntimeError: could not connect to postgresql://u:***@h/db" in caplog.text
+    assert secret not in caplog.text
