@@ -106,6 +106,23 @@ def test_credentials_never_printed(tmp_path: Path, rejecting_umami: str, warehou
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_a_weak_password_is_named_in_one_warning(tmp_path: Path, rejecting_umami: str, warehouse_dsn: str) -> None:
+    result = run_cli(
+        ["load", "--as-of", "2026-11-19T23:59:59Z"],
+        tmp_path,
+        UMAMI_API_URL=rejecting_umami,
+        UMAMI_WEBSITE_ID="w",
+        UMAMI_USERNAME="admin",
+        UMAMI_PASSWORD="umami",
+        WAREHOUSE_DSN=warehouse_dsn,
+    )
+    assert result.returncode == 1
+    warnings = [line for line in result.stderr.splitlines() if "WARNING flows.redact" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "UMAMI_PASSWORD is shorter than 8 characters" in warnings[0]
+    assert "umami" not in warnings[0].split(": ", 1)[1]
+
+
 def test_unreachable_warehouse_error_hides_its_password(tmp_path: Path) -> None:
     result = run_cli(["status"], tmp_path, WAREHOUSE_DSN=f"postgresql://analyst:{SECRET}@127.0.0.1:9/db")
     assert result.returncode == 1
