@@ -73,12 +73,32 @@ FullRefresh = Annotated[
 ]
 
 
+class _QuietPrefectRoutine(logging.Filter):
+    """Keeps Prefect's routine notices off the console: each task's "Finished in state Completed()"
+    and its temporary server's start and stop (with a link to Prefect's docs). The flow run's own
+    lines, every warning and error, and the logs Prefect records for its UI all stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        routine = record.name == "prefect.task_runs" or (record.name == "prefect" and record.module == "server")
+        return record.levelno >= logging.WARNING or not routine
+
+
 def _setup_logging() -> None:
     redact.install_log_masking()
     level = os.environ.get("COURSE_ANALYTICS_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if level != "DEBUG":
+        console.addFilter(_QuietPrefectRoutine())
+    logging.basicConfig(level=level, handlers=[console])
     for noisy in ("httpx", "httpcore", "urllib3", "py4j"):  # one line per HTTP request (or Spark call) otherwise
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _prefect_home() -> None:
+    """Make PREFECT_HOME before Prefect is imported: Prefect creates only the last folder of it and
+    warns ("Failed to create the Prefect home directory") while the data folder above is not there yet."""
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -110,7 +130,7 @@ def _with_warehouse(action: Callable[..., T]) -> T:
     from flows.warehouse import open_warehouse
 
     with open_warehouse() as warehouse:
-        redact.register(warehouse.password)
+        redact.register(**warehouse.secrets)
         if warehouse.embedded is not None:
             typer.echo(f"warehouse: embedded PostgreSQL at {warehouse.display}", err=True)
         elif warehouse.engine == "spark":
@@ -148,7 +168,7 @@ def load(
         from flows.steps import run_sync
 
         report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
-    typer.echo(f"loaded: {report.one_line()}; rows {report.rows_loaded}")
+    typer.echo(f"loaded: {report.one_line()}")
 
 
 @app.command()
@@ -163,13 +183,15 @@ def run(
     _setup_logging()
     with _errors():
         _require_umami()
+        _prefect_home()
         from flows.flow import course_analytics_sync
 
         parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
         report = course_analytics_sync(**vars(parameters))
+    loaded, changed = sum(report["rows_loaded"].values()), sum(report["marts_rows_changed"].values())
     typer.echo(
-        f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
-        f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"
+        f"synced up to {report['as_of']}: {loaded} rows loaded, {report['rows_rejected']} rejected, "
+        f"dbt {report['dbt']}, marts rows changed {changed}"
     )
 
 
@@ -186,7 +208,7 @@ def transform(
         from flows.steps import run_sync
 
         report = run_sync(_parameters(as_of, lookback_days, None, full_refresh, 10_000), "transform")
-    typer.echo(f"dbt build: {report.dbt}; published, rows changed {report.marts_rows_changed}")
+    typer.echo(f"dbt build: {report.dbt}; published, marts rows changed {sum(report.marts_rows_changed.values())}")
 
 
 @app.command()
@@ -195,6 +217,7 @@ def serve() -> None:
     _setup_logging()
     with _errors():
         _require_umami()
+        _prefect_home()
         from flows.deployment import serve as serve_deployment
 
         serve_deployment()
@@ -205,6 +228,7 @@ def demo() -> None:
     """Everything local, no configuration: simulated Umami traffic, embedded warehouse, one sync, top courses."""
     _setup_logging()
     with _errors():
+        _prefect_home()
         from flows.demo import run_demo
 
         run_demo(typer.echo)

@@ -75,7 +75,8 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
     try:
         dsn = _recreate_database(info.dsn, DEMO_DATABASE)
         demo_home = paths.data_dir() / "demo"
-        # A throw-away password: "umami", the simulator's default, would be masked in every log line.
+        # A throw-away random password: "umami", the simulator's default, is too weak a secret (the
+        # run would warn about it and mask the word wherever it stands alone).
         with UmamiSimulator(seed=DEMO_SEED, password=secrets.token_urlsafe(12)) as sim:
             website = sim.create_website("course-analytics demo", "course.example.com")
             spec = TrafficSpec(
@@ -113,7 +114,8 @@ def run_demo(echo: Callable[[str], None], traffic: DemoTraffic | None = None) ->
         for course, visitors in rows:
             echo(f"  {course:<{width}}  {visitors:>14}")
         echo("")
-        echo(f"rows loaded: {report['rows_loaded']}; dbt: {report['dbt']}")
+        loaded = ", ".join(f"{table} {rows}" for table, rows in report["rows_loaded"].items())
+        echo(f"rows loaded: {loaded}; dbt: {report['dbt']}")
         echo(f"warehouse: {warehouse.display} (embedded PostgreSQL, data in {info.data_dir})")
         echo("query it with psql (the demo stops the server when it ends):")
         echo("  .venv/bin/course-analytics warehouse start")

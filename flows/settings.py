@@ -61,8 +61,9 @@ class UmamiSettings:
     api_key: str | None = field(default=None, repr=False)
 
     @property
-    def secrets(self) -> list[str]:
-        return [s for s in (self.password, self.api_key) if s]
+    def secrets(self) -> dict[str, str | None]:
+        """The credentials by the setting they come from (for ``flows.redact.register``)."""
+        return {UMAMI_PASSWORD.env: self.password, UMAMI_API_KEY.env: self.api_key}
 
 
 def _require(setting: Setting) -> str:

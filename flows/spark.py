@@ -328,7 +328,11 @@ class SparkWarehouse:
     dbt_target = "spark"
     loader_file_format = "parquet"
     embedded = None
-    password = None
+
+    @property
+    def secrets(self) -> dict[str, str | None]:
+        """None of its settings is a credential (an object store's are dlt's own configuration)."""
+        return {}
 
     @property
     def display(self) -> str:

@@ -41,14 +41,14 @@ class SyncReport:
     alerts: list[str] = field(default_factory=list)
 
     def one_line(self) -> str:
-        loaded = sum(self.rows_loaded.values())
-        parts = [f"as of {self.as_of}"]
+        """The totals, short enough to read in a log line; :meth:`markdown` and the fields hold the detail."""
+        parts = []
         if self.umami:
-            names = len(self.windows)
-            parts.append(f"{loaded} raw rows loaded from {names} event names, {self.rows_rejected} rejected")
+            events, rows = self.rows_loaded.get("events", 0), sum(self.rows_loaded.values())
+            parts.append(f"{events} events, {rows} rows loaded, {self.rows_rejected} rejected")
         if self.dbt:
             parts.append(f"dbt {self.dbt}; marts rows changed {sum(self.marts_rows_changed.values())}")
-        return "; ".join(parts)
+        return f"as of {self.as_of}: " + "; ".join(parts)
 
     def markdown(self) -> str:
         rows = "\n".join(f"| `{t}` | {n} |" for t, n in self.rows_loaded.items())
@@ -126,12 +126,12 @@ def _run_sync(
 ) -> SyncReport:
     umami = settings.umami_settings() if steps in ("all", "load") else None
     if umami is not None:
-        redact.register(*umami.secrets)
+        redact.register(**umami.secrets)
     sync_time = datetime.now(UTC)
     loaded: LoadResult | None = None
     dbt_summary, changed = "", {}
     with open_warehouse() as warehouse:
-        redact.register(warehouse.password)
+        redact.register(**warehouse.secrets)
         window = calls.plan(warehouse, umami, parameters)
         before = marts_snapshot(warehouse)
         if umami is not None:

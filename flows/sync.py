@@ -81,7 +81,7 @@ def load(
 ) -> LoadResult:
     """Pull ``window.reads`` into ``umami_raw``; the marks advance only when the load succeeds.
     ``client_options``: :class:`~loader.umami.client.ClientSettings` fields (timeouts, retries)."""
-    redact.register(*umami.secrets, warehouse.password)
+    redact.register(**umami.secrets, **warehouse.secrets)
     report = LoadReport(
         run_id=str(uuid.uuid4()),
         api_url=display_url(umami.api_url),

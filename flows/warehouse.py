@@ -67,8 +67,9 @@ class Warehouse:
         return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     @property
-    def password(self) -> str | None:
-        return self.parts.get("password") or None
+    def secrets(self) -> dict[str, str | None]:
+        """The DSN's password by the setting it comes from (for ``flows.redact.register``)."""
+        return {settings.WAREHOUSE_DSN.env: self.parts.get("password") or None}
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables the dbt profile reads (profiles.yml.example)."""

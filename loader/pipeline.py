@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
@@ -153,15 +154,23 @@ class LoadResult:
     seconds: float = 0.0
 
     def summary(self) -> str:
+        """One short line: what was read, from when to when, how long it took."""
         report = self.report
-        read = sum(1 for n in report.events.values() if n)
+        names = sum(1 for n in report.events.values() if n)
         return (
-            f"Umami {report.api_url} website {report.website_id}: {sum(report.events.values())} events of "
-            f"{read} names read from {report.window.read_start.isoformat()} to {report.window.as_of.isoformat()}; "
-            f"{report.sessions_fetched} sessions, {report.requests} requests; rows written: "
-            f"{', '.join(f'{t} {n}' for t, n in self.rows.items() if n) or 'none'}; rejected {report.rejected}; "
-            f"{self.seconds:.1f}s"
+            f"{sum(report.events.values())} events of {names} names, {report.sessions_fetched} sessions, "
+            f"{report.requests} requests, {report.rejected} rejected; read {_utc(report.window.read_start)} .. "
+            f"{_utc(report.window.as_of)}; {self.seconds:.1f}s"
         )
+
+    def written(self) -> str:
+        """Where it came from and the rows written per raw table."""
+        rows = ", ".join(f"{table} {n}" for table, n in self.rows.items() if n) or "none"
+        return f"Umami {self.report.api_url} website {self.report.website_id}: rows written {rows}"
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -230,6 +239,7 @@ def run_load(
         after_load()
     result.seconds = time.monotonic() - started
     log.info("load finished: %s", result.summary())
+    log.debug("load finished: %s", result.written())
     return result
 
 

@@ -47,3 +47,9 @@ def test_demo_prints_exact_top_courses_and_stops_everything(home_dir: Path) -> N
     page = report.read_text()
     assert all(f'id="{chart}"' in page for chart in ("visitors-30d", "daily-visitors", "window-visitors"))
     assert top[0][0] in page  # the page is the demo's (its charts are checked in a browser in tests/analyst)
+
+    log = result.stderr
+    assert "Warning" not in log, log  # e.g. Prefect's home folder made before Prefect starts, in a fresh data folder
+    assert "prefect.task_runs" not in log and "docs.prefect.io" not in log, log  # Prefect's routine notices
+    assert re.search(r"INFO prefect.flow_runs: sync done: as of .{,140}$", log, flags=re.MULTILINE), log
+    assert len((out + log).splitlines()) < 40, out + log  # a log a person reads to the end

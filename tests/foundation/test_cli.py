@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -105,6 +106,23 @@ def test_credentials_never_printed(tmp_path: Path, rejecting_umami: str, warehou
     assert SECRET not in result.stdout + result.stderr
 
 
+def test_a_weak_password_is_named_in_one_warning(tmp_path: Path, rejecting_umami: str, warehouse_dsn: str) -> None:
+    result = run_cli(
+        ["load", "--as-of", "2026-11-19T23:59:59Z"],
+        tmp_path,
+        UMAMI_API_URL=rejecting_umami,
+        UMAMI_WEBSITE_ID="w",
+        UMAMI_USERNAME="admin",
+        UMAMI_PASSWORD="umami",
+        WAREHOUSE_DSN=warehouse_dsn,
+    )
+    assert result.returncode == 1
+    warnings = [line for line in result.stderr.splitlines() if "WARNING flows.redact" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "UMAMI_PASSWORD is shorter than 8 characters" in warnings[0]
+    assert "umami" not in warnings[0].split(": ", 1)[1]
+
+
 def test_unreachable_warehouse_error_hides_its_password(tmp_path: Path) -> None:
     result = run_cli(["status"], tmp_path, WAREHOUSE_DSN=f"postgresql://analyst:{SECRET}@127.0.0.1:9/db")
     assert result.returncode == 1
@@ -136,3 +154,21 @@ def test_every_command_and_option_has_help(tmp_path: Path) -> None:
                 assert param.help, f"{' '.join(path)} --{param.name} has no help text"
         result = run_cli([*path, "--help"], tmp_path)
         assert result.returncode == 0
+
+
+def _record(name: str, level: int, path: str = "/x/prefect/task_engine.py") -> logging.LogRecord:
+    return logging.LogRecord(name, level, path, 1, "Finished in state Completed()", (), None)
+
+
+def test_the_console_leaves_out_only_prefects_routine_notices() -> None:
+    from flows.cli import _QuietPrefectRoutine
+
+    quiet = _QuietPrefectRoutine()
+    server = "/venv/site-packages/prefect/server/api/server.py"
+    assert not quiet.filter(_record("prefect.task_runs", logging.INFO))
+    assert not quiet.filter(_record("prefect", logging.INFO, server))  # the temporary server's start and stop
+    assert quiet.filter(_record("prefect.task_runs", logging.WARNING))
+    assert quiet.filter(_record("prefect", logging.ERROR, server))
+    assert quiet.filter(_record("prefect.flow_runs", logging.INFO))
+    assert quiet.filter(_record("prefect", logging.INFO, "/venv/site-packages/prefect/flow_runs.py"))
+    assert quiet.filter(_record("loader.pipeline", logging.INFO))
