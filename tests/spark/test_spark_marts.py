@@ -3,7 +3,9 @@ Spark cluster (raw parquet in a lake folder, dbt-spark, publish), the same run o
 and the published course marts compared row for row (all columns but the run's own timestamps),
 and with the contract's expected.json. A second run over the same window changes nothing.
 
-The marts are read back with `course-analytics sql` on both engines, as an analyst would.
+The marts are read back with `course-analytics sql` on both engines, as an analyst would: all of
+them in one query per engine (each `course-analytics` call on Spark is one application, about
+20 s to start), every field cast to the same text on both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.dataset
 import pytest
 
 from flows.spark import ClusterState
@@ -40,12 +43,18 @@ MARTS = (
 RUN_TIMESTAMPS = {"synced_at", "created_at", "updated_at", "umami_synced_at"}
 
 
+Marts = dict[str, tuple[list[str], Counter]]  # mart -> (columns but the run's timestamps, rows as text)
+
+
 @dataclass
 class Engines:
     spark_env: dict[str, str]
     postgres_env: dict[str, str]
     spark_output: str
     home: Path
+    columns: dict[str, list[tuple[str, str]]]  # mart -> [(column, PostgreSQL data type)], run timestamps left out
+    spark_marts: Marts
+    postgres_marts: Marts
 
 
 def _cli(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
@@ -58,6 +67,50 @@ def sql_rows(env: dict[str, str], query: str) -> tuple[list[str], list[tuple[str
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.rstrip("\n").split("\n")
     return lines[0].split("\t"), [tuple(line.split("\t")) for line in lines[1:]]
+
+
+def _as_text(column: str, data_type: str, engine: str) -> str:
+    """One column as the same text on both engines (timestamps in UTC to the millisecond, NULL as ∅)."""
+    if data_type.startswith("timestamp"):
+        text = (
+            f"date_format({column}, \"yyyy-MM-dd'T'HH:mm:ss.SSS\")"
+            if engine == "spark"
+            else f"to_char({column} at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS')"
+        )
+    else:
+        text = f"cast({column} as {'string' if engine == 'spark' else 'text'})"
+    return f"coalesce({text}, '∅')"
+
+
+def read_marts(env: dict[str, str], engine: str, columns: dict[str, list[tuple[str, str]]]) -> Marts:
+    """Every mart in one `course-analytics sql` call: a row per mart row, its fields joined by the
+    unit separator."""
+    query = " union all ".join(
+        f"select '{mart}' as mart, concat_ws(chr(31), {', '.join(_as_text(c, t, engine) for c, t in cols)}) as fields "
+        f"from analytics.{mart}"
+        for mart, cols in columns.items()
+    )
+    header, rows = sql_rows(env, query)
+    assert header == ["mart", "fields"]
+    marts: Marts = {mart: ([c for c, _ in cols], Counter()) for mart, cols in columns.items()}
+    for mart, fields in rows:
+        marts[mart][1][tuple(fields.split(chr(31)))] += 1
+    return marts
+
+
+def _mart_columns(warehouse: Warehouse) -> dict[str, list[tuple[str, str]]]:
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select table_name, column_name, data_type from information_schema.columns "
+            "where table_schema = 'analytics' and table_name = any(%s) order by table_name, ordinal_position",
+            (list(MARTS),),
+        )
+        found = cur.fetchall()
+    columns: dict[str, list[tuple[str, str]]] = {mart: [] for mart in MARTS}
+    for table, column, data_type in found:
+        columns[table].append((column, data_type))
+    assert all(columns.values()), columns
+    return columns
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +131,18 @@ def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
         assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-5000:]
         postgres = _cli(["run", "--as-of", AS_OF], postgres_env)
         assert postgres.returncode == 0, postgres.stdout[-3000:] + postgres.stderr[-5000:]
+        columns = _mart_columns(warehouse)
+        kept = {mart: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for mart, cols in columns.items()}
         # the simulator keeps answering for the module: the second run reads it again
-        yield Engines(spark_env, postgres_env, spark.stdout + spark.stderr, home)
-
-
-def _mart(env: dict[str, str], mart: str) -> tuple[list[str], Counter]:
-    header, rows = sql_rows(env, f"select * from analytics.{mart}")
-    kept = [i for i, column in enumerate(header) if column not in RUN_TIMESTAMPS]
-    return [header[i] for i in kept], Counter(tuple(row[i] for i in kept) for row in rows)
+        yield Engines(
+            spark_env,
+            postgres_env,
+            spark.stdout + spark.stderr,
+            home,
+            columns,
+            read_marts(spark_env, "spark", kept),
+            read_marts(postgres_env, "postgres", kept),
+        )
 
 
 def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines, spark_cluster: ClusterState) -> None:
@@ -104,31 +161,44 @@ def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines, spark_clu
 
 @pytest.mark.parametrize("mart", MARTS)
 def test_every_course_mart_on_spark_equals_postgresql_row_for_row(engines: Engines, mart: str) -> None:
-    spark_columns, spark_rows = _mart(engines.spark_env, mart)
-    postgres_columns, postgres_rows = _mart(engines.postgres_env, mart)
-    assert spark_columns == postgres_columns
-    assert sum(postgres_rows.values()) > 0
-    assert spark_rows == postgres_rows
+    assert sum(engines.postgres_marts[mart][1].values()) > 0
+    assert engines.spark_marts[mart][1] == engines.postgres_marts[mart][1]
+
+
+def test_the_published_tables_have_postgresqls_columns_in_its_order(engines: Engines) -> None:
+    """Read from the published copies' parquet files (the view operator_course_metrics has no files:
+    the query above names each of its columns)."""
+    published = engines.home / "spark" / "warehouse" / "analytics.db"
+    for mart, columns in engines.columns.items():
+        copies = sorted(published.glob(f"{mart}__v*"))
+        if mart == "operator_course_metrics":
+            assert not copies
+            continue
+        schema = pyarrow.dataset.dataset(copies[-1], format="parquet").schema
+        assert schema.names == [c for c, _ in columns], mart
+
+
+def _fields(engines: Engines, mart: str, wanted: list[str]) -> list[tuple[str, ...]]:
+    columns, rows = engines.spark_marts[mart]
+    picks = [columns.index(name) for name in wanted]
+    return sorted(tuple(row[i] for i in picks) for row in rows.elements())
 
 
 def test_spark_daily_and_window_stats_equal_the_contract(engines: Engines) -> None:
     expected = oracle.load_json("expected.json")
-    _, daily = sql_rows(
-        engines.spark_env,
-        "select stat_date, shifu_bid, visit_count, visitor_count from analytics.analytics_course_daily_stats",
-    )
-    assert sorted(daily) == sorted(
+    daily = _fields(engines, "analytics_course_daily_stats", ["stat_date", "shifu_bid", "visit_count", "visitor_count"])
+    assert daily == sorted(
         (r["stat_date"], r["shifu_bid"], str(r["visit_count"]), str(r["visitor_count"]))
         for r in expected["daily_utc"]
         if r["stat_date"] <= "2026-11-19"  # the event at exactly 2026-11-20T00:00:00Z is after --as-of
     )
     window = expected["window_30d_utc"]
-    _, rows = sql_rows(
-        engines.spark_env,
-        "select shifu_bid, visitor_count, visit_count, window_start_date, window_end_date "
-        "from analytics.analytics_course_window_stats where window_type = 'last_30_days'",
+    rows = _fields(
+        engines,
+        "analytics_course_window_stats",
+        ["window_type", "shifu_bid", "visitor_count", "visit_count", "window_start_date", "window_end_date"],
     )
-    assert sorted(rows) == sorted(
+    assert [row[1:] for row in rows if row[0] == "last_30_days"] == sorted(
         (r["shifu_bid"], str(r["visitor_count"]), str(r["visit_count"]), window["start_date"], window["end_date"])
         for r in window["rows"] + window["zero_rows"]
     )
@@ -154,24 +224,43 @@ def test_status_names_every_published_mart_with_its_rows_on_both_engines(engines
         assert "last run: success (all), finished 20" in result.stdout
         tables[name] = _status_marts(result.stdout)
     for mart in MARTS:
-        _, rows = sql_rows(engines.postgres_env, f"select count(*) from analytics.{mart}")
-        assert tables["spark"][mart][0] == int(rows[0][0]) == tables["postgres"][mart][0]
+        rows = sum(engines.postgres_marts[mart][1].values())
+        assert tables["spark"][mart][0] == rows == tables["postgres"][mart][0]
         for engine in ("spark", "postgres"):
             _, published, as_of = tables[engine][mart]
             assert as_of == "2026-11-19T23:59:59Z" and published.startswith("20") and published != "never"
     assert not any("__v" in name for name in tables["spark"])  # the published versions are not listed as marts
 
 
+def _table(page: str, table_id: str) -> str:
+    start = page.index(f'<table id="{table_id}">')
+    return page[start : page.index("</table>", start)]
+
+
+def test_the_report_shows_the_same_figures_on_both_engines(engines: Engines, tmp_path: Path) -> None:
+    pages = {}
+    for name, env in (("spark", engines.spark_env), ("postgres", engines.postgres_env)):
+        result = _cli(["report", "--out", str(tmp_path / f"{name}.html")], env, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        pages[name] = (tmp_path / f"{name}.html").read_text()
+    for table in ("windows-table", "reconciliation-table"):
+        assert _table(pages["spark"], table) == _table(pages["postgres"], table)
+    assert "shifu-gamma" in _table(pages["spark"], "windows-table")  # the report's own test is in tests/analyst
+
+
 def test_a_second_run_over_the_same_window_changes_no_mart(engines: Engines) -> None:
-    before = {mart: _mart(engines.spark_env, mart) for mart in MARTS[:2]}
     again = _cli(["run", "--as-of", AS_OF], engines.spark_env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
-    assert {mart: _mart(engines.spark_env, mart) for mart in MARTS[:2]} == before
-    _, events = sql_rows(engines.spark_env, "select count(*), count(distinct event_id) from umami_raw.events")
-    copies, distinct = map(int, events[0])
+    kept = {mart: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for mart, cols in engines.columns.items()}
+    assert read_marts(engines.spark_env, "spark", kept) == engines.spark_marts
+    _, counts = sql_rows(
+        engines.spark_env,
+        "select (select count(*) from umami_raw.events), (select count(distinct event_id) from umami_raw.events), "
+        "(select count(*) from analytics.mart_publications)",
+    )
+    copies, distinct, publications = map(int, counts[0])
     assert copies > distinct  # the lake holds both loads' copies; the marts count each event once
-    _, publications = sql_rows(engines.spark_env, "select count(*) from analytics.mart_publications")
-    assert publications == [("2",)]
+    assert publications == 2
     versions = {p.name for p in (engines.home / "spark" / "warehouse" / "analytics.db").iterdir()}
     tables = [mart for mart in MARTS if mart != "operator_course_metrics"]  # a view over the published tables
     assert {f"{mart}__v2" for mart in tables} <= versions
