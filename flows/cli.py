@@ -144,9 +144,11 @@ def load(
     """Load Umami events, sessions and aggregates into umami_raw: the flow's plan and load steps, without Prefect."""
     _setup_logging()
     with _errors():
+        from flows.progress import on_terminal
         from flows.steps import run_sync
 
-        report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
+        with on_terminal():
+            report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
     typer.echo(f"loaded: {report.one_line()}; rows {report.rows_loaded}")
 
 
@@ -163,9 +165,11 @@ def run(
     with _errors():
         _require_umami()
         from flows.flow import course_analytics_sync
+        from flows.progress import on_terminal
 
         parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
-        report = course_analytics_sync(**vars(parameters))
+        with on_terminal():
+            report = course_analytics_sync(**vars(parameters))
     typer.echo(
         f"synced up to {report['as_of']}: rows loaded {report['rows_loaded']}, "
         f"marts rows changed {report['marts_rows_changed']}, dbt {report['dbt']}"

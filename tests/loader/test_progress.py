@@ -1,18 +1,21 @@
 """How far a load's reads are: the real reader against the simulator reports Umami's count as
-each name's total and every event it hands over; off a terminal the report is a log line
-"N of TOTAL" every so often."""
+each name's total and every event it hands over; a load reports every name it reads; off a
+terminal the report is a log line "N of TOTAL" every so often."""
 
 from __future__ import annotations
 
 import logging
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import accumulate
 
 import pytest
 
+from flows.progress import reporting
+from flows.warehouse import Warehouse
 from loader.umami.client import ClientSettings, UmamiClient
 from loader.umami.progress import LogProgress, ReadStatus
 from loader.umami.reader import Slice, SliceReader, detect_features
@@ -71,6 +74,30 @@ def test_the_reader_reports_umamis_count_first_then_every_event_it_hands_over(co
     assert all(s.total == count and not s.done for s in slices)
     assert (last.read, last.total, last.done) == (count, count, True)
     assert sum(len(p.events) for p in pieces) == count
+
+
+def _loaded_per_name(warehouse: Warehouse) -> Counter:
+    with warehouse.connect() as conn, conn.cursor() as cur:
+        cur.execute("select event_name, count(*) from umami_raw.events group by event_name")
+        return Counter(dict(cur.fetchall()))
+
+
+def test_a_load_reports_each_name_read_equal_to_umamis_count_and_to_the_rows_loaded(
+    contract_site: UmamiSite, fresh_database: Warehouse, load_site
+) -> None:
+    names = ("course_visit", "daily_login", "never_sent")
+    recorder = Recorder()
+    with reporting(recorder):
+        result = load_site(contract_site, fresh_database, event_names=names, page_size=10)
+    assert recorder.plans == [list(names)]
+    done = {s.event_name: s for s in recorder.statuses if s.done}
+    loaded = _loaded_per_name(fresh_database)
+    for name in names:
+        umami = umami_count(contract_site, name)
+        assert (done[name].read, done[name].total) == (umami, umami), name
+        assert loaded[name] == umami == result.report.events[name], name
+    assert loaded["course_visit"] > 10 and loaded["daily_login"] > 0 and done["never_sent"].read == 0
+    assert [s.event_name for s in recorder.statuses if s.done] == list(names)  # read in the planned order
 
 
 def test_off_a_terminal_the_reads_are_log_lines_of_umamis_count(
