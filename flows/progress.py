@@ -9,8 +9,9 @@ read so far and Umami's counts of the names reached so far: a name is counted wh
 begins). Log lines keep coming, printed above the display. Under
 ``COURSE_ANALYTICS_LOG_LEVEL=DEBUG`` the lines are too many to read beside a display: none is shown.
 
-The display ends when the last name is read, leaving its final rows; a load that fails (or is
-interrupted) erases it, so the error follows on a clean line.
+The display ends when the last name is read, leaving its final rows; a read that stops before its
+end (the load failed, or is interrupted) erases it, so the error follows on a clean line and no
+stale display stands while Prefect waits to retry the load.
 """
 
 from __future__ import annotations
@@ -104,6 +105,10 @@ class TerminalProgress:
         with self._lock:
             if self._display is not None and self._display.update(status):
                 self._stop(transient=False)
+
+    def abandoned(self, status: ReadStatus) -> None:
+        with self._lock:
+            self._stop(transient=True)  # not left standing while a retry waits
 
     def close(self, *, failed: bool) -> None:
         """End the display: erased after a failure, its last rows kept otherwise."""

@@ -43,6 +43,10 @@ class ReadProgress(Protocol):
     def update(self, status: ReadStatus) -> None:
         """One name's read moved on: its total became known, a slice was handed over, or it ended."""
 
+    def abandoned(self, status: ReadStatus) -> None:
+        """One name's read stopped before its end, where ``status`` says: it failed, or the load
+        stopped reading (another part of it failed). The load's other reads will not come."""
+
 
 class LogProgress:
     """The default report: a log line per event name every ``every_s`` seconds while it is read."""
@@ -73,3 +77,6 @@ class LogProgress:
             status.seconds,
             iso(status.up_to_ms),
         )
+
+    def abandoned(self, status: ReadStatus) -> None:
+        log.debug("%s: reading stopped after %d events", status.event_name, status.read)

@@ -249,6 +249,9 @@ class SliceReader:
         tally = _Tally(event_name)
         try:
             yield from self._read(tally, window, pool)
+        except BaseException:  # failed, or closed by a consumer that stopped (GeneratorExit)
+            self.progress.abandoned(tally.status())
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         self.progress.update(tally.status(done=True))
@@ -282,10 +285,10 @@ class SliceReader:
             if rows is None:
                 yield from self._read(tally, piece, pool)
                 continue
-            yield SliceData(piece, rows, properties)
             tally.read += len(rows)
             tally.up_to_ms = piece.end_ms
             self.progress.update(tally.status())
+            yield SliceData(piece, rows, properties)
 
 
 _DECODERS = {"events": decode_events_page, "event-data": decode_event_data_page}

@@ -17,6 +17,7 @@ import pytest
 from flows.progress import reporting
 from flows.warehouse import Warehouse
 from loader.umami.client import ClientSettings, UmamiClient
+from loader.umami.errors import UmamiPermanentError
 from loader.umami.progress import LogProgress, ReadStatus
 from loader.umami.reader import Slice, SliceReader, detect_features
 from loader.umami.windows import DEFAULT_START_DATE, midnight, to_ms
@@ -32,6 +33,7 @@ class Recorder:
     def __init__(self) -> None:
         self.plans: list[list[str]] = []
         self.statuses: list[ReadStatus] = []
+        self.abandoned_at: list[ReadStatus] = []
         self._lock = threading.Lock()
 
     def planned(self, event_names: Sequence[str]) -> None:
@@ -40,6 +42,9 @@ class Recorder:
     def update(self, status: ReadStatus) -> None:
         with self._lock:
             self.statuses.append(status)
+
+    def abandoned(self, status: ReadStatus) -> None:
+        self.abandoned_at.append(status)
 
 
 def _client(site: UmamiSite) -> UmamiClient:
@@ -74,6 +79,21 @@ def test_the_reader_reports_umamis_count_first_then_every_event_it_hands_over(co
     assert all(s.total == count and not s.done for s in slices)
     assert (last.read, last.total, last.done) == (count, count, True)
     assert sum(len(p.events) for p in pieces) == count
+
+
+def test_a_read_that_stops_early_or_fails_says_where_and_never_that_it_ended(contract_site: UmamiSite) -> None:
+    recorder = Recorder()
+    reader = _reader(contract_site, recorder)
+    pieces = reader.read("course_visit", WINDOW)
+    first = next(pieces)
+    pieces.close()  # the consumer stops reading
+    contract_site.sim.add_fault(Fault("status", count=None, path="/events", status=418))
+    with pytest.raises(UmamiPermanentError, match="HTTP 418"):
+        list(reader.read("daily_login", WINDOW))
+    stopped = [(s.event_name, s.read, s.done) for s in recorder.abandoned_at]
+    assert stopped == [("course_visit", len(first.events), False), ("daily_login", 0, False)]
+    assert recorder.abandoned_at[1].total is None  # its first page never answered
+    assert not any(s.done for s in recorder.statuses)
 
 
 def _loaded_per_name(warehouse: Warehouse) -> Counter:
