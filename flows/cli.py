@@ -165,9 +165,11 @@ def load(
     """Load Umami events, sessions and aggregates into umami_raw: the flow's plan and load steps, without Prefect."""
     _setup_logging()
     with _errors():
+        from flows.progress import on_terminal
         from flows.steps import run_sync
 
-        report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
+        with on_terminal():
+            report = run_sync(_parameters(as_of, lookback_days, start_date, full_refresh, page_size), "load")
     typer.echo(f"loaded: {report.one_line()}")
 
 
@@ -185,9 +187,11 @@ def run(
         _require_umami()
         _prefect_home()
         from flows.flow import course_analytics_sync
+        from flows.progress import on_terminal
 
         parameters = _parameters(as_of, lookback_days, start_date, full_refresh, page_size)
-        report = course_analytics_sync(**vars(parameters))
+        with on_terminal():
+            report = course_analytics_sync(**vars(parameters))
     loaded, changed = sum(report["rows_loaded"].values()), sum(report["marts_rows_changed"].values())
     typer.echo(
         f"synced up to {report['as_of']}: {loaded} rows loaded, {report['rows_rejected']} rejected, "

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from flows import paths, redact
+from flows import paths, progress, redact
 from flows.catalog import default_event_names
 from flows.dbt import DbtOutcome, run_dbt
 from flows.settings import UmamiSettings
@@ -101,6 +101,7 @@ def load(
         page_size=page_size,
         client_options=dict(client_options or {}),
         report=report,
+        progress=progress.installed(),
     )
     return run_load(
         warehouse.raw_pipeline(),

@@ -17,8 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from loader.umami.client import UmamiClient
@@ -31,15 +30,13 @@ from loader.umami.pages import (
     decode_event_data_page,
     decode_events_page,
 )
+from loader.umami.progress import LogProgress, ReadProgress, ReadStatus
+from loader.umami.windows import iso
 
 log = logging.getLogger(__name__)
 
 PROBE_EVENT_NAME = "__course_analytics_feature_probe__"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-
-
-def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,8 @@ class SliceReader:
         *,
         page_size: int = 10_000,
         max_attempts: int = 5,
-        progress_every_s: float = 10.0,
         slices_at_once: int = 3,
+        progress: ReadProgress | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -126,8 +123,8 @@ class SliceReader:
         self.features = features
         self.page_size = page_size
         self.max_attempts = max_attempts
-        self.progress_every_s = progress_every_s
         self.slices_at_once = slices_at_once
+        self.progress = progress if progress is not None else LogProgress()
 
     # -- one page -------------------------------------------------------------------------
     def _page(self, endpoint: str, event_name: str, piece: Slice, page_size: int) -> tuple[list[Any], int]:
@@ -176,7 +173,7 @@ class SliceReader:
         )
 
     def _slices(
-        self, event_name: str, window: Slice, pool: ThreadPoolExecutor
+        self, tally: _Tally, window: Slice, pool: ThreadPoolExecutor
     ) -> Iterator[tuple[Slice, list, Future | None]]:
         """Verified (slice, event rows, event-data being read or None) triples covering ``window``, oldest first.
 
@@ -186,8 +183,9 @@ class SliceReader:
         sized to fit a page: its events and event-data pages are asked for together. The first
         window's size is unknown: it is read alone (its events page first). When a slice must be
         split again, its parts go first, the first of them asked for at once besides the slices
-        already asked for.
+        already asked for. The first window's count is the read's total (``tally.total``, set once).
         """
+        event_name = tally.event_name
         queue: deque[_Planned] = deque([_Planned(window, fits=False)])
 
         def ask(planned: _Planned) -> None:
@@ -207,6 +205,9 @@ class SliceReader:
             if planned.events is None:  # the parts of a slice split again, behind slices already asked for
                 ask(planned)
             rows, count = planned.events.result()
+            if tally.total is None:
+                tally.total = count
+                self.progress.update(tally.status())
             if rows is None:
                 if planned.data is not None:
                     planned.data.cancel()  # if already sent, its answer is not used
@@ -245,15 +246,19 @@ class SliceReader:
     def read(self, event_name: str, window: Slice) -> Iterator[SliceData]:
         """Every event of ``event_name`` in ``window``, with its properties, in verified slices."""
         pool = ThreadPoolExecutor(max_workers=page_threads(self.slices_at_once), thread_name_prefix="umami-pages")
+        tally = _Tally(event_name)
         try:
-            yield from self._read(event_name, window, pool)
+            yield from self._read(tally, window, pool)
+        except BaseException:  # failed, or closed by a consumer that stopped (GeneratorExit)
+            self.progress.abandoned(tally.status())
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+        self.progress.update(tally.status(done=True))
 
-    def _read(self, event_name: str, window: Slice, pool: ThreadPoolExecutor) -> Iterator[SliceData]:
-        started = last_report = time.monotonic()
-        total = 0
-        for piece, rows, prefetched in self._slices(event_name, window, pool):
+    def _read(self, tally: _Tally, window: Slice, pool: ThreadPoolExecutor) -> Iterator[SliceData]:
+        event_name = tally.event_name
+        for piece, rows, prefetched in self._slices(tally, window, pool):
             for attempt in range(1, self.max_attempts + 1):
                 try:
                     properties = self._properties(event_name, piece, rows, prefetched)
@@ -278,20 +283,12 @@ class SliceReader:
                     f"events and event-data for {event_name} in {piece} never agreed after {self.max_attempts} attempts"
                 )
             if rows is None:
-                yield from self._read(event_name, piece, pool)
+                yield from self._read(tally, piece, pool)
                 continue
-            total += len(rows)
+            tally.read += len(rows)
+            tally.up_to_ms = piece.end_ms
+            self.progress.update(tally.status())
             yield SliceData(piece, rows, properties)
-            now = time.monotonic()
-            if now - last_report >= self.progress_every_s:
-                last_report = now
-                log.info(
-                    "%s: %d events read in %.0fs (up to %s)",
-                    event_name,
-                    total,
-                    now - started,
-                    iso(piece.end_ms),
-                )
 
 
 _DECODERS = {"events": decode_events_page, "event-data": decode_event_data_page}
@@ -302,6 +299,20 @@ def _ids(rows: list[Any], id_key: str) -> set[Any]:
     if rows and isinstance(rows[0], EventRow | EventDataRow):
         return {getattr(r, id_key) for r in rows}
     return {r.get(id_key) for r in rows if isinstance(r, Mapping)}
+
+
+@dataclass
+class _Tally:
+    """One event name's read so far, across the slices read again (and split) on the way."""
+
+    event_name: str
+    read: int = 0
+    total: int | None = None
+    up_to_ms: int | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def status(self, *, done: bool = False) -> ReadStatus:
+        return ReadStatus(self.event_name, self.read, self.total, time.monotonic() - self.started, self.up_to_ms, done)
 
 
 @dataclass

@@ -26,10 +26,11 @@ from dlt.sources import DltResource
 from loader.umami import records
 from loader.umami.client import ClientSettings, UmamiClient, display_url
 from loader.umami.errors import UnexpectedAnswerError
+from loader.umami.progress import LogProgress, ReadProgress
 from loader.umami.read_ahead import read_ahead
-from loader.umami.reader import Slice, SliceReader, detect_features, iso, page_threads
+from loader.umami.reader import Slice, SliceReader, detect_features, page_threads
 from loader.umami.sensitive import SensitiveRules
-from loader.umami.windows import DEFAULT_PAGE_SIZE, SyncWindow, aggregate_window, to_ms
+from loader.umami.windows import DEFAULT_PAGE_SIZE, SyncWindow, aggregate_window, iso, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -175,17 +176,22 @@ def events(
     report: LoadReport,
     page_size: int = DEFAULT_PAGE_SIZE,
     slices_at_once: int = 3,
+    progress: ReadProgress | None = None,
 ) -> Iterator[Any]:
-    """Every event of the window's names, read slice by slice (count-verified), as Arrow tables."""
+    """Every event of the window's names, read slice by slice (count-verified), as Arrow tables;
+    how far the reads are goes to ``progress`` (default: log lines)."""
     yield records.EVENTS_SCHEMA.empty_table()  # the table exists even when nothing was read
     state = dlt.current.resource_state().setdefault("websites", {}).setdefault(website_id, {})
+    progress = progress if progress is not None else LogProgress()
     reader = SliceReader(
         client,
         website_id,
         detect_features(client, website_id, to_ms(window.as_of)),
         page_size=page_size,
         slices_at_once=slices_at_once,
+        progress=progress,
     )
+    progress.planned([name for name, read in window.reads.items() if not read.is_empty])
     encode = records.PropertiesEncoder(rules)
     loaded_at = report.started_at
     for event_name, read in window.reads.items():
@@ -370,13 +376,16 @@ def umami_source(
     slices_at_once: int = 3,
     client_options: dict[str, Any] | None = None,
     report: LoadReport | None = None,
+    progress: ReadProgress | None = None,
 ) -> Iterable[DltResource]:
     """Umami's events of ``window.reads`` with their properties, their sessions' distinct ids, and
     Umami's own aggregates of ``aggregate_windows`` as of ``window.as_of``.
 
     ``known_sessions(ids) -> set`` says which session ids the warehouse already holds (found in
     Umami: never fetched again); ``report`` (a :class:`LoadReport`, made here when not given)
-    collects the run's figures. The pages of up to ``slices_at_once`` time slices are asked for at once.
+    collects the run's figures; ``progress`` is told how far the events' reads are (default: a
+    log line per event name every 10 s). The pages of up to ``slices_at_once`` time slices are
+    asked for at once.
     """
     if page_size < 1:
         raise ValueError("page_size must be 1 or more")
@@ -397,7 +406,8 @@ def umami_source(
         report = LoadReport(str(uuid.uuid4()), display_url(api_url), website_id, window, datetime.now(UTC))
     report.client = client
     read = quarantining(
-        events(client, website_id, window, sensitive_rules, report, page_size, slices_at_once), **EVENT_HINTS
+        events(client, website_id, window, sensitive_rules, report, page_size, slices_at_once, progress),
+        **EVENT_HINTS,
     )
     return (
         read,

@@ -30,6 +30,11 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
+def iso(ms: int) -> str:
+    """An epoch millisecond as Umami writes instants: ``2026-11-19T23:59:59.000Z``."""
+    return from_ms(ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, UTC)
 

@@ -29,6 +29,7 @@ def page(published: Published, browser, tmp_path_factory, artifacts_dir):
     assert result.stdout.strip().splitlines()[-1] == f"report written: {out}"
     shutil.copy(out, artifacts_dir / "report.html")
     with StaticServer({"/": out.parent}) as site:
+        console_errors(browser)  # drop what earlier pages in this browser logged
         browser.get(site.url("/report.html"))
         wait_for(browser, f"return document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(CHARTS)}")
         browser.save_screenshot(str(artifacts_dir / "report.png"))
