@@ -125,6 +125,6 @@ def test_a_logged_traceback_is_masked(caplog: pytest.LogCaptureFixture) -> None:
     try:
         raise RuntimeError(f"could not connect to postgresql://u:{secret}@h/db")
     except RuntimeError:
-        logging.getLogger("prefect.task_runs").exception("Task run failed")
+        logging.getLogger("flows.steps").exception("Task run failed")
     assert "RuntimeError: could not connect to postgresql://u:***@h/db" in caplog.text
     assert secret not in caplog.text
