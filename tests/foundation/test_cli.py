@@ -90,32 +90,29 @@ def rejecting_umami() -> Iterator[str]:
     server.shutdown()
 
 
-def test_credentials_never_printed(tmp_path: Path, rejecting_umami: str, warehouse_dsn: str) -> None:
-    dsn_with_secret = warehouse_dsn.replace("postgres@", f"postgres:{SECRET}@")  # trust auth ignores it
-    result = run_cli(
+def _load_rejected(tmp_path: Path, umami_url: str, password: str, dsn: str) -> subprocess.CompletedProcess:
+    """`load` against a Umami that rejects every login."""
+    return run_cli(
         ["load", "--as-of", "2026-11-19T23:59:59Z"],
         tmp_path,
-        UMAMI_API_URL=rejecting_umami,
+        UMAMI_API_URL=umami_url,
         UMAMI_WEBSITE_ID="w",
         UMAMI_USERNAME="admin",
-        UMAMI_PASSWORD=SECRET,
-        WAREHOUSE_DSN=dsn_with_secret,
+        UMAMI_PASSWORD=password,
+        WAREHOUSE_DSN=dsn,
     )
+
+
+def test_credentials_never_printed(tmp_path: Path, rejecting_umami: str, warehouse_dsn: str) -> None:
+    dsn_with_secret = warehouse_dsn.replace("postgres@", f"postgres:{SECRET}@")  # trust auth ignores it
+    result = _load_rejected(tmp_path, rejecting_umami, SECRET, dsn_with_secret)
     assert result.returncode == 1
     assert "rejected the login for user 'admin'" in result.stderr
     assert SECRET not in result.stdout + result.stderr
 
 
 def test_a_weak_password_is_named_in_one_warning(tmp_path: Path, rejecting_umami: str, warehouse_dsn: str) -> None:
-    result = run_cli(
-        ["load", "--as-of", "2026-11-19T23:59:59Z"],
-        tmp_path,
-        UMAMI_API_URL=rejecting_umami,
-        UMAMI_WEBSITE_ID="w",
-        UMAMI_USERNAME="admin",
-        UMAMI_PASSWORD="umami",
-        WAREHOUSE_DSN=warehouse_dsn,
-    )
+    result = _load_rejected(tmp_path, rejecting_umami, "umami", warehouse_dsn)
     assert result.returncode == 1
     warnings = [line for line in result.stderr.splitlines() if "WARNING flows.redact" in line]
     assert len(warnings) == 1, result.stderr
