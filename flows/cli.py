@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -227,15 +228,27 @@ def serve() -> None:
         serve_deployment()
 
 
+class DemoEngine(str, Enum):
+    postgres = "postgres"
+    spark = "spark"
+
+
 @app.command()
-def demo() -> None:
-    """Everything local, no configuration: simulated Umami traffic, embedded warehouse, one sync, top courses."""
+def demo(
+    engine: Annotated[
+        DemoEngine,
+        typer.Option(
+            help="postgres: the embedded PostgreSQL; spark: a local standalone Spark cluster (needs Java 17)."
+        ),
+    ] = DemoEngine.postgres,
+) -> None:
+    """Everything local, no configuration: simulated Umami traffic, a local warehouse, one sync, top courses, report."""
     _setup_logging()
     with _errors():
         _prefect_home()
         from flows.demo import run_demo
 
-        run_demo(typer.echo)
+        run_demo(typer.echo, engine=engine.value)
 
 
 @app.command("umami-sim")

@@ -6,12 +6,9 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta
 from pathlib import Path
 
-from flows.demo import DEMO_SEED, DemoTraffic
-from tests import oracle
-from umami_sim import TrafficSpec, generate
+from tests.demo_expected import expected_top_courses, printed_top_courses
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
 
@@ -24,20 +21,9 @@ def test_demo_prints_exact_top_courses_and_stops_everything(home_dir: Path) -> N
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     out = result.stdout
 
-    reference = re.search(r"reference time \(end of the generated traffic\): (\S+)", out).group(1)
-    rows = re.findall(r"^  (shifu-\S+)\s+(\d+)$", out, flags=re.MULTILINE)
-    assert len(rows) == 10
-    traffic = DemoTraffic()
-    dataset = generate(
-        TrafficSpec(
-            seed=DEMO_SEED, users=traffic.users, courses=traffic.courses, days=traffic.days, reference_time=reference
-        )
-    )
-    as_of = datetime.fromisoformat(reference.replace("Z", "+00:00")) - timedelta(seconds=1)
-    expected = oracle.course_marts(dataset, as_of)
-    visitors = {course: v for (window, course), (v, _) in expected.windows.items() if window == "last_30_days"}
-    top = sorted(visitors.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
-    assert [(course, int(n)) for course, n in rows] == top
+    top = expected_top_courses(out)
+    assert len(top) == 10
+    assert printed_top_courses(out) == top
 
     assert "warehouse: postgresql://postgres@127.0.0.1:" in out and "psql '" in out
     assert not (home / "postgres" / "data" / "postmaster.pid").exists()  # the embedded server was stopped
