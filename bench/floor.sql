@@ -109,15 +109,11 @@ cross join lateral (
 
 -- ---- tracking_daily_stat (business days) -------------------------------------------------------
 
--- A property's string id: sent as a non-empty JSON string that does not look sensitive.
-create function bench_floor.property_id(property jsonb) returns text
+-- A property's text when it was sent as a non-empty JSON string (an id, unless it looks sensitive).
+create function bench_floor.string_property(property jsonb) returns text
 language sql immutable parallel safe
 return case
-    when
-        property ->> 'data_type' = '1'
-        and property ->> 'string_value' <> ''
-        and not bench_floor.looks_sensitive(lower(property ->> 'string_value'))
-        then property ->> 'string_value'
+    when property ->> 'data_type' = '1' and property ->> 'string_value' <> '' then property ->> 'string_value'
 end;
 
 -- Whether a `status` property says the operation failed: present, not JSON null, and not a
@@ -168,11 +164,15 @@ select
     end as user_id
 from umami_raw.sessions;
 
--- Every named event up to as_of that no exclusion rule removes, counted per (business day, key, scope,
--- user), then per (day, key, scope). Routes are matched on their whole text: the patterns end at
--- [/?#] or the end, so cutting the query string and fragment first would change nothing. One
--- daily_login per user and day: its scope is the user, so a (day, daily_login, user) group holds
--- one user's logins and counts 1.
+analyze session_users;
+
+-- Every named event up to as_of that no exclusion rule removes, counted per (business day, key,
+-- scope, user), then per (day, key, scope). Each step computes its columns once per event
+-- (offset 0 keeps the planner from merging it into the next, which would compute an expression
+-- again at every use). Routes are matched on their whole text: the patterns end at [/?#] or the
+-- end, so cutting the query string and fragment first would change nothing. One daily_login per
+-- user and day: its scope is the user, so a (day, daily_login, user) group holds one user's
+-- logins and counts 1.
 create table bench_floor.tracking_daily_stat as
 with
 
@@ -180,27 +180,55 @@ catalog (event_key, scope_kind) as (
     values :catalog_rows
 ),
 
+-- the texts the rules read, lower-cased, and the candidate ids (course: shifu_bid; work:
+-- profileId, else asset.profileId, else workId)
 events as (
     select
         events.event_name as event_key,
         (events.created_at at time zone :'business_timezone')::date as day_key,
         coalesce(catalog.scope_kind, 'user') as scope_kind,
         session_users.user_id,
-        events.properties,
         lower(events.url_path) as url_path,
         lower(events.properties -> 'route' ->> 'string_value') as route,
         lower(events.properties -> 'sourceRoute' ->> 'string_value') as source_route,
         lower(coalesce(
             events.properties -> 'module' ->> 'string_value',
             events.properties -> 'moduleKey' ->> 'string_value'
-        )) as module
+        )) as module,
+        events.properties -> 'status' as status,
+        case catalog.scope_kind
+            when 'course' then bench_floor.string_property(events.properties -> 'shifu_bid')
+            when 'work' then bench_floor.string_property(events.properties -> 'profileId')
+        end as id_1,
+        case
+            when catalog.scope_kind = 'work' then bench_floor.string_property(events.properties -> 'asset.profileId')
+        end as id_2,
+        case
+            when catalog.scope_kind = 'work' then bench_floor.string_property(events.properties -> 'workId')
+        end as id_3,
+        case
+            when events.event_name = 'work_play_start' then bench_floor.string_property(events.properties -> 'playType')
+        end as play_type
     from umami_raw.events as events
     left join session_users on events.session_id = session_users.session_id
     left join catalog on events.event_name = catalog.event_key
     where events.event_name is not null and events.created_at <= :'as_of'::timestamptz
-    offset 0  -- each column computed once per event, not at every use below
+    offset 0
 ),
 
+lowered as (
+    select
+        *,
+        lower(id_1) as id_1_lowered,
+        lower(id_2) as id_2_lowered,
+        lower(id_3) as id_3_lowered,
+        lower(play_type) as play_type_lowered
+    from events
+    offset 0
+),
+
+-- the scope id (ids that look sensitive are no ids) and whether a rule excludes the event:
+-- an admin route, an out-of-scope module, a failed operation
 scoped as (
     select
         event_key,
@@ -208,11 +236,11 @@ scoped as (
         scope_kind,
         user_id,
         case scope_kind
-            when 'course' then bench_floor.property_id(properties -> 'shifu_bid')
+            when 'course' then case when not bench_floor.looks_sensitive(id_1_lowered) then id_1 end
             when 'work' then coalesce(
-                bench_floor.property_id(properties -> 'profileId'),
-                bench_floor.property_id(properties -> 'asset.profileId'),
-                bench_floor.property_id(properties -> 'workId')
+                case when not bench_floor.looks_sensitive(id_1_lowered) then id_1 end,
+                case when not bench_floor.looks_sensitive(id_2_lowered) then id_2 end,
+                case when not bench_floor.looks_sensitive(id_3_lowered) then id_3 end
             )
             else user_id
         end as scope_id,
@@ -226,7 +254,10 @@ scoped as (
                     or bench_floor.names_play_module(route)
                     or bench_floor.names_play_module(source_route)
                     or bench_floor.names_play_module(module)
-                    or bench_floor.names_play_module(lower(bench_floor.property_id(properties -> 'playType')))
+                    or (
+                        bench_floor.names_play_module(play_type_lowered)
+                        and not bench_floor.looks_sensitive(play_type_lowered)
+                    )
                 else
                     bench_floor.names_module(url_path)
                     or bench_floor.names_module(route)
@@ -234,10 +265,10 @@ scoped as (
                     or bench_floor.names_module(module)
                     or bench_floor.names_module(lower(event_key))
             end
-            or bench_floor.failed_status(properties -> 'status'),
+            or bench_floor.failed_status(status),
             false
-        ) as out_of_scope
-    from events
+        ) as excluded
+    from lowered
     offset 0
 ),
 
@@ -245,7 +276,7 @@ user_days as (
     select day_key, event_key, scope_kind, scope_id, user_id, count(*) as facts
     from scoped
     where
-        not out_of_scope
+        not excluded
         and (event_key <> 'daily_login' or user_id is not null)
         and (scope_kind not in ('course', 'work') or scope_id is not null)
     group by 1, 2, 3, 4, 5
