@@ -1,11 +1,13 @@
-"""Benchmark: loader throughput, hourly incremental cycle, full refresh, against a COPY baseline.
+"""Benchmark: loader throughput, hourly incremental cycle, full refresh, against COPY and SQL floors.
 
     python bench/run.py [--quick] --json FILE
 
 Everything runs on this machine: the Umami simulator (bulk-filled SQLite) in this process, the
 loader and the transform as separate ``course-analytics`` processes (as the hourly job runs them;
-their wall time includes interpreter start-up), a local PostgreSQL server. Prints one table and
-writes the figures as JSON. See docs/benchmarks.md for what each figure means.
+their wall time includes interpreter start-up), a local PostgreSQL server. After each full refresh
+the floor (bench/floor.sql: the marts' numbers in hand-written SQL) runs on the same server and its
+numbers must equal the published marts'. Prints one table and dbt's slowest nodes, and writes the
+figures as JSON. See docs/benchmarks.md for what each figure means.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ import psycopg2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import floor  # noqa: E402
 from flows.pgserver import LocalPostgres  # noqa: E402
 from umami_sim import FillSpec, UmamiSimulator, course_visit_body  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
 END = datetime(2026, 11, 20, tzinfo=UTC)  # history ends at this UTC midnight
+TOP_NODES = 10  # dbt nodes reported per build, slowest first
 
 
 @dataclass
@@ -58,6 +62,12 @@ class Figures:
     copy_s: float = 0.0
     loader_vs_copy_ratio: float = 0.0
     full_refresh_s: float = 0.0
+    floor_s: float = 0.0  # bench/floor.sql on the refreshed warehouse, checked against the published marts
+    refresh_vs_floor_ratio: float = 0.0
+    # dbt's slowest nodes ({"node": unique_id, "s": execution seconds}) in the full refresh and
+    # in the median hour's transform (run_results.json)
+    refresh_top_nodes: list[dict[str, object]] = field(default_factory=list)
+    cycle_top_nodes: list[dict[str, object]] = field(default_factory=list)
     cycle_new_events: int = 0
     cycle_load_s: float = 0.0
     cycle_transform_s: float = 0.0
@@ -127,6 +137,23 @@ def _copy_baseline(dsn: str, work: Path) -> float:
     return seconds
 
 
+def _top_nodes(home: Path) -> list[dict[str, object]]:
+    """The slowest nodes of the last dbt build of this installation (its target/run_results.json)."""
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
+    slowest = sorted(results, key=lambda r: r["execution_time"], reverse=True)[:TOP_NODES]
+    return [{"node": r["unique_id"], "s": round(r["execution_time"], 2)} for r in slowest]
+
+
+def _floor(dsn: str, as_of: datetime) -> float:
+    """Seconds of bench/floor.sql; fails unless its numbers equal the published marts'."""
+    seconds = floor.run(dsn, as_of)
+    try:
+        floor.check(dsn)
+    finally:
+        floor.drop(dsn)
+    return seconds
+
+
 def _new_hour(sim: UmamiSimulator, website: str, events: int, start: datetime) -> None:
     """``events`` course visits spread over the hour after ``start``, sent like a browser would."""
     for i in range(events):
@@ -174,7 +201,8 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
             "COURSE_ANALYTICS_HOME": str(home),
             "COURSE_ANALYTICS_LOG_LEVEL": "WARNING",
         }
-        as_of = (END - timedelta(seconds=1)).isoformat()
+        as_of_instant = END - timedelta(seconds=1)
+        as_of = as_of_instant.isoformat()
         start_date = (END - timedelta(days=scenario.days)).date().isoformat()
         sim.reset_counters()
         figures.load_s, figures.loader_peak_rss_mb = _run_cli(
@@ -194,13 +222,18 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
         figures.copy_s = _copy_baseline(dsn, work)
         figures.loader_vs_copy_ratio = figures.load_s / figures.copy_s
         figures.full_refresh_s, _ = _run_cli(["transform", "--as-of", as_of, "--full-refresh"], env)
+        figures.refresh_top_nodes = _top_nodes(home)
+        figures.floor_s = _floor(dsn, as_of_instant)
+        figures.refresh_vs_floor_ratio = figures.full_refresh_s / figures.floor_s
         print(
-            f"[{name}] COPY baseline {figures.copy_s:.1f}s; marts full refresh {figures.full_refresh_s:.1f}s",
+            f"[{name}] COPY baseline {figures.copy_s:.1f}s; marts full refresh {figures.full_refresh_s:.1f}s; "
+            f"floor {figures.floor_s:.1f}s (equal to the published marts)",
             flush=True,
         )
         if scenario.cycle_hours:
             per_hour = max(1, scenario.events // (scenario.days * 24))
             figures.cycle_new_events = per_hour
+            hour_nodes: list[list[dict[str, object]]] = []
             for hour in range(scenario.cycle_hours):
                 start = END + timedelta(hours=hour)
                 _new_hour(sim, website, per_hour, start)
@@ -208,14 +241,16 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
                 load_s, _ = _run_cli(["load", "--as-of", as_of_hour], env)
                 transform_s, _ = _run_cli(["transform", "--as-of", as_of_hour], env)
                 figures.cycles.append((load_s, transform_s))
+                hour_nodes.append(_top_nodes(home))
                 print(
                     f"[{name}] hourly cycle {hour + 1} ({per_hour} new events): load {load_s:.1f}s + "
                     f"transform {transform_s:.1f}s",
                     flush=True,
                 )
-            middle = sorted(figures.cycles, key=sum)[len(figures.cycles) // 2]
-            figures.cycle_load_s, figures.cycle_transform_s = middle
-            figures.cycle_s = sum(middle)
+            median = sorted(range(len(figures.cycles)), key=lambda i: sum(figures.cycles[i]))[len(figures.cycles) // 2]
+            figures.cycle_load_s, figures.cycle_transform_s = figures.cycles[median]
+            figures.cycle_s = sum(figures.cycles[median])
+            figures.cycle_top_nodes = hour_nodes[median]
     return figures
 
 
@@ -241,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     # the throughput targets are set at 1M events: report that size when it ran, else the largest
     headline = next((r for r in results if r.events == 1_000_000), max(results, key=lambda r: r.events))
+    largest = max(results, key=lambda r: r.events)
     cycles = [r for r in results if r.cycle_s]
     small, large = min(cycles, key=lambda r: r.events), max(cycles, key=lambda r: r.events)
     summary = {
@@ -250,37 +286,54 @@ def main(argv: list[str] | None = None) -> int:
         "loader_events_per_s": round(headline.loader_events_per_s),
         "loader_vs_copy_ratio": round(headline.loader_vs_copy_ratio, 2),
         "incremental_ratio": round(large.cycle_s / small.cycle_s, 2),
+        "refresh_vs_floor_ratio": round(largest.refresh_vs_floor_ratio, 2),
+        "floor_s": {str(r.events): round(r.floor_s, 2) for r in results},
+        "cycle_transform_s": {str(r.events): round(r.cycle_transform_s, 2) for r in cycles},
         "loader_peak_rss_mb": round(max(r.loader_peak_rss_mb for r in results), 1),
         "requests_per_10k_events": round(headline.requests_per_10k_events, 2),
         "total_seconds": round(time.perf_counter() - started, 1),
         "scenarios": [asdict(r) for r in results],
     }
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    _print_report(results, summary)
+    print(f"written to {args.json}")
+    return 0
+
+
+def _print_report(results: list[Figures], summary: dict[str, object]) -> None:
     header = (
         f"{'events':>11} {'days':>5} {'load s':>8} {'events/s':>9} {'RSS MB':>7} {'req/10k':>8} "
-        f"{'COPY s':>7} {'x COPY':>7} {'refresh s':>9} {'cycle s':>8}"
+        f"{'COPY s':>7} {'x COPY':>7} {'refresh s':>9} {'floor s':>8} {'x floor':>8} {'cycle s':>8} {'transf s':>8}"
     )
     print()
     print(header)
     for r in results:
-        cycle = f"{r.cycle_s:8.1f}" if r.cycle_s else f"{'-':>8}"
+        cycle = f"{r.cycle_s:8.1f} {r.cycle_transform_s:8.1f}" if r.cycle_s else f"{'-':>8} {'-':>8}"
         print(
             f"{r.events:>11,} {r.days:>5} {r.load_s:8.1f} {r.loader_events_per_s:9,.0f} {r.loader_peak_rss_mb:7.0f} "
             f"{r.requests_per_10k_events:8.2f} {r.copy_s:7.2f} {r.loader_vs_copy_ratio:7.1f} "
-            f"{r.full_refresh_s:9.1f} {cycle}"
+            f"{r.full_refresh_s:9.1f} {r.floor_s:8.2f} {r.refresh_vs_floor_ratio:8.1f} {cycle}"
         )
+    for r in results:
+        builds = [("full refresh", r.refresh_top_nodes), ("median hourly transform", r.cycle_top_nodes)]
+        for build, nodes in builds:
+            if nodes:
+                print(f"\nslowest dbt nodes, {build} at {r.events:,} events:")
+                for node in nodes:
+                    print(f"  {node['s']:8.2f} s  {node['node']}")
     print()
     for key in (
         "loader_events_per_s",
         "loader_vs_copy_ratio",
         "incremental_ratio",
+        "refresh_vs_floor_ratio",
+        "floor_s",
+        "cycle_transform_s",
         "loader_peak_rss_mb",
         "requests_per_10k_events",
         "total_seconds",
     ):
         print(f"{key}: {summary[key]}")
-    print(f"written to {args.json}")
-    return 0
 
 
 if __name__ == "__main__":

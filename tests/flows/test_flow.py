@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -120,8 +121,10 @@ def test_publish_only_after_success_and_alert_on_the_third_failure(sync_env, mon
 
 
 def test_the_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(fresh_database: Warehouse, home_dir) -> None:
-    """Unit tests have static inputs: they run in the test suite (tests/dbt), not every hour."""
-    from flows import sync
+    """Unit tests have static inputs: they run in the test suite (tests/dbt), not every hour.
+    Publishing leaves dbt's run_results.json to the build (its node timings: bench/run.py)."""
+    from flows import dbt, sync
+    from flows.publish import publish
 
     window = sync.plan(fresh_database, None, sync.SyncParameters(as_of=AS_OF))
     assert window.reads == {} and window.rebuild_from.isoformat() == "2026-11-17"  # nothing read, lookback rebuilt
@@ -129,9 +132,14 @@ def test_the_scheduled_build_runs_models_and_data_tests_but_not_unit_tests(fresh
         sync.transform(fresh_database, window, datetime.now(UTC))
     with fresh_database.connect() as conn:
         raw_umami.create_raw_tables(conn)
-    outcome = sync.transform(fresh_database, window, datetime.now(UTC))
+    sync_time = datetime.now(UTC)
+    outcome = sync.transform(fresh_database, window, sync_time)
     kinds = {result["unique_id"].split(".")[0] for result in outcome.results}
     assert outcome.success and kinds == {"operation", "model", "seed", "test"}  # operation: on-run-start
+    publish(fresh_database, window, sync_time)
+    written = json.loads((dbt.target_dir() / "run_results.json").read_text())["results"]
+    assert {result["unique_id"] for result in written} == {result["unique_id"] for result in outcome.results}
+    assert all(result["execution_time"] >= 0 for result in written)
 
 
 def test_load_retries_only_transient_errors() -> None:

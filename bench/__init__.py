@@ -1,0 +1,1 @@
+"""The benchmark (run.py) and its floor (floor.sql, floor.py): docs/benchmarks.md."""
