@@ -168,6 +168,11 @@ def run_demo(
         with scoped_environment(demo_settings), open_warehouse() as warehouse:
             rows = top_courses(warehouse)
             report_path = write_report(warehouse, default_path())
+        loaded = ", ".join(f"{table} {rows}" for table, rows in report["rows_loaded"].items())
+        echo(f"rows loaded: {loaded}; dbt: {report['dbt']}")
+        for hint in target.hints:
+            echo(hint)
+        echo(f"demo finished in {time.monotonic() - started:.0f}s")
         echo("")
         echo(f"Top courses by 近30天访问人数 / Visitors (30d), as of {report['as_of']}:")
         width = max([len("course (shifu_bid)")] + [len(c) for c, _ in rows])
@@ -175,10 +180,5 @@ def run_demo(
         for course, visitors in rows:
             echo(f"  {course:<{width}}  {visitors:>14}")
         echo("")
-        loaded = ", ".join(f"{table} {rows}" for table, rows in report["rows_loaded"].items())
-        echo(f"rows loaded: {loaded}; dbt: {report['dbt']}")
-        for hint in target.hints:
-            echo(hint)
         echo(f"report (open it in a browser): {report_path}")
-        echo(f"demo finished in {time.monotonic() - started:.0f}s")
         return rows

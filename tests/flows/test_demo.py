@@ -39,3 +39,4 @@ def test_demo_prints_exact_top_courses_and_stops_everything(home_dir: Path) -> N
     assert "prefect.task_runs" not in log and "docs.prefect.io" not in log, log  # Prefect's routine notices
     assert re.search(r"INFO prefect.flow_runs: sync done: as of .{,140}$", log, flags=re.MULTILINE), log
     assert len((out + log).splitlines()) < 40, out + log  # a log a person reads to the end
+    assert out.rstrip().splitlines()[-1].startswith("report (open it in a browser): ")  # the table, then the page
