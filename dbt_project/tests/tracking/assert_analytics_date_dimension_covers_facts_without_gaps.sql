@@ -26,7 +26,7 @@ problems as (
 
     select 'gap_or_duplicate' as problem
     from dimension
-    where day_count <> last_day_key - first_day_key + 1
+    where day_count <> {{ dbt.datediff('first_day_key', 'last_day_key', 'day') }} + 1
 
     union all
 

@@ -49,7 +49,7 @@ joined as (
             else catalog.module
         end as catalog_module_key,
         case
-            when jsonb_typeof(events.properties) = 'object' then events.properties
+            when {{ json_is_object('events.properties') }} then events.properties
             else cast('{}' as {{ type_json() }})
         end as properties
     from events
