@@ -1,3 +1,5 @@
+{{ config(materialized=long_view_materialization()) }}
+
 {#
     Every raw Umami event, whatever its name, as a tracking fact candidate: its scope, user,
     owner, profile and module from the event catalog and its properties, its low-sensitivity
