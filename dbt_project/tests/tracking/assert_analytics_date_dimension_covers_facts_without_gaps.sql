@@ -26,7 +26,7 @@ problems as (
 
     select 'gap_or_duplicate' as problem
     from dimension
-    where day_count <> {{ dbt.datediff('first_day_key', 'last_day_key', 'day') }} + 1
+    where {{ add_days('first_day_key', 'cast(day_count as integer) - 1') }} <> last_day_key
 
     union all
 
