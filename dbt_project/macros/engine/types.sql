@@ -38,8 +38,13 @@
     ({{ expression }}{% for key in keys %} -> '{{ key }}'{% endfor %})
 {%- endmacro %}
 
+{# Spark: each key as ['key'] in the path, so a key holding a dot (Umami's `asset.profileId`) is one key. #}
+{% macro spark_json_path(keys) -%}
+    "${% for key in keys %}['{{ key }}']{% endfor %}"
+{%- endmacro %}
+
 {% macro spark__json_get(expression, keys) -%}
-    get_json_object({{ expression }}, '$.{{ keys | join(".") }}')
+    get_json_object({{ expression }}, {{ spark_json_path(keys) }})
 {%- endmacro %}
 
 {# The scalar at `keys` of a JSON document, as text (a JSON string unquoted; null when absent). #}
@@ -52,7 +57,7 @@
 {%- endmacro %}
 
 {% macro spark__json_text(expression, keys) -%}
-    get_json_object({{ expression }}, '$.{{ keys | join(".") }}')
+    get_json_object({{ expression }}, {{ spark_json_path(keys) }})
 {%- endmacro %}
 
 {# The UTC date of an instant. #}

@@ -109,7 +109,7 @@
     {%- else -%}
         {%- set conditions = [] -%}
         {%- for literal in guard -%}
-            {%- do conditions.append("strpos(" ~ lowered_expression ~ ", '" ~ literal ~ "') > 0") -%}
+            {%- do conditions.append(dbt.position("'" ~ literal ~ "'", lowered_expression) ~ " > 0") -%}
         {%- endfor -%}
         ({{ conditions | join(' or ') }})
     {%- endif -%}
@@ -126,7 +126,7 @@
         when {{ text_expression }} is null then false
         else
             {%- for name, guard, pattern in tracking_sensitive_value_patterns() %}
-                ({{ tracking_sensitive_value_guard(guard, lowered) }} and {{ lowered }} ~ '{{ pattern }}')
+                ({{ tracking_sensitive_value_guard(guard, lowered) }} and {{ regex_matches(lowered, pattern) }})
                 {%- if not loop.last %} or{% endif %}
             {%- endfor %}
     end
@@ -162,12 +162,12 @@
     {%- set route_fields = tracking_metadata_route_fields() -%}
     {%- for key in tracking_rule_property_keys() -%}
         {%- set slug = tracking_property_slug(key) -%}
-        {%- set raw_text = properties_expression ~ " -> '" ~ key ~ "' ->> 'string_value'" -%}
+        {%- set raw_text = json_text(properties_expression, [key, 'string_value']) -%}
         {%- set text = tracking_route_path(raw_text) if key in route_fields else raw_text %}
         {{ text }} as {{ slug }}_text,
         lower({{ text }}) as {{ slug }}_lowered,
-        {{ properties_expression }} -> '{{ key }}' ->> 'data_type' as {{ slug }}_type,
-        {{ properties_expression }} -> '{{ key }}' ->> 'number_value' as {{ slug }}_number
+        {{ json_text(properties_expression, [key, 'data_type']) }} as {{ slug }}_type,
+        {{ json_text(properties_expression, [key, 'number_value']) }} as {{ slug }}_number
         {%- if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}
@@ -211,6 +211,17 @@
     {%- set quoted_general = "'" ~ (general_keys + asset_keys) | join("', '") ~ "'" -%}
     {%- set quoted_course = "'" ~ course_keys | join("', '") ~ "'" -%}
     {%- set quoted_routes = "'" ~ tracking_metadata_route_fields() | join("', '") ~ "'" -%}
+    {{- return(adapter.dispatch('tracking_metadata_object', 'course_analytics')(
+        properties_expression, event_key_expression, quoted_general, quoted_course, quoted_routes
+    )) -}}
+{%- endmacro %}
+
+{#
+    The metadata_json expression itself (adapter.dispatch). quoted_general, quoted_course and
+    quoted_routes are the allowed keys (asset.* included), the course_visit keys and the route
+    keys, each a list of quoted literals.
+#}
+{% macro default__tracking_metadata_object(properties_expression, event_key_expression, quoted_general, quoted_course, quoted_routes) -%}
     (
         select
             coalesce(
@@ -272,5 +283,76 @@
                 and not (property.data_type = '5' and property.text_value = 'null')
                 and not {{ tracking_is_sensitive_value('property.text_value', 'property.lowered_value') }}
         ) as field
+    )
+{%- endmacro %}
+
+{#
+    Spark: the properties read once as a map of VARIANTs (only an object's value has a
+    string_value, as jsonb_each's objects above), the fields kept bound by a one-element
+    transform, and the object written as text. Its keys' order is not jsonb's; the JSON is the same.
+#}
+{% macro spark__tracking_metadata_object(properties_expression, event_key_expression, quoted_general, quoted_course, quoted_routes) -%}
+    {%- set string_value = "variant_get(entry.value, '$.string_value', 'string')" -%}
+    {%- set json_value -%}
+        case
+            when field.data_type = '3' then cast(field.text_value = 'true' as string)
+            when
+                field.data_type = '2'
+                and {{ regex_matches('field.number_text', '^-?[0-9]{1,30}([.][0-9]{1,30})?$') }}
+                then {{ spark_trimmed_decimal_text('field.number_text') }}
+            else {{ spark_json_string('field.text_value') }}
+        end
+    {%- endset -%}
+    element_at(transform(
+        array(filter(
+            transform(
+                map_entries(from_json({{ properties_expression }}, 'map<string, variant>')),
+                entry -> named_struct(
+                    'key', entry.key,
+                    'data_type', variant_get(entry.value, '$.data_type', 'string'),
+                    'text_value', case
+                        when entry.key in ({{ quoted_routes }}) then {{ tracking_route_path(string_value) }}
+                        else {{ string_value }}
+                    end,
+                    'number_text', coalesce(variant_get(entry.value, '$.number_value', 'string'), {{ string_value }})
+                )
+            ),
+            field -> (
+                field.key in ({{ quoted_general }})
+                or ({{ event_key_expression }} = 'course_visit' and field.key in ({{ quoted_course }}))
+            )
+            and field.text_value is not null
+            and not (field.data_type = '5' and field.text_value = 'null')
+            and not {{ tracking_is_sensitive_value('field.text_value') }}
+        )),
+        fields -> concat('{', array_join(concat(
+            transform(
+                filter(fields, field -> field.key not like 'asset.%'),
+                field -> concat({{ spark_json_string('field.key') }}, ': ', {{ json_value }})
+            ),
+            case
+                when exists(fields, field -> field.key like 'asset.%')
+                    then array(concat('"asset": {', array_join(transform(
+                        filter(fields, field -> field.key like 'asset.%'),
+                        field -> concat({{ spark_json_string('substr(field.key, 7)') }}, ': ', {{ json_value }})
+                    ), ', '), '}'))
+                else cast(array() as array<string>)
+            end
+        ), ', '), '}')
+    ), 1)
+{%- endmacro %}
+
+{#
+    Spark: the text of a decimal number without its leading zeros, trailing fractional zeros
+    and the sign of a zero, as PostgreSQL's trim_scale(numeric) prints it (007.50 -> 7.5,
+    -0.0 -> 0). number_text matches -?[0-9]+([.][0-9]+)?.
+#}
+{% macro spark_trimmed_decimal_text(number_text) -%}
+    {%- set integer_part = "regexp_replace(regexp_extract(" ~ number_text ~ ", '^-?([0-9]+)', 1), '^0+(?=[0-9])', '')" -%}
+    {%- set fraction = "regexp_replace(regexp_extract(" ~ number_text ~ ", '[.]([0-9]+)$', 1), '0+$', '')" -%}
+    concat(
+        case when {{ number_text }} like '-%' and ({{ integer_part }} <> '0' or {{ fraction }} <> '') then '-' else '' end,
+        {{ integer_part }},
+        case when {{ fraction }} <> '' then concat('.', {{ fraction }}) else '' end
     )
 {%- endmacro %}

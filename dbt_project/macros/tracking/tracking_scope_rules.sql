@@ -72,11 +72,11 @@
             {%- for expression in text_expressions %}
                 {%- set conditions = [] -%}
                 {%- for word in words | unique -%}
-                    {%- do conditions.append("strpos(lower(" ~ expression ~ "), '" ~ word ~ "') > 0") -%}
+                    {%- do conditions.append(dbt.position("'" ~ word ~ "'", "lower(" ~ expression ~ ")") ~ " > 0") -%}
                 {%- endfor %}
                 coalesce(
                     ({{ conditions | join(' or ') }})
-                    and {{ tracking_normalized_module_text(expression) }} ~ '{{ pattern }}',
+                    and {{ regex_matches(tracking_normalized_module_text(expression), pattern) }},
                     false
                 )
                 {%- if not loop.last %} or{% endif %}
@@ -94,8 +94,8 @@
     (
         {%- for expression in text_expressions %}
             coalesce(
-                strpos(lower({{ expression }}), 'admin') > 0
-                and lower({{ expression }}) ~ '{{ tracking_admin_route_pattern() }}',
+                {{ dbt.position("'admin'", "lower(" ~ expression ~ ")") }} > 0
+                and {{ regex_matches('lower(' ~ expression ~ ')', tracking_admin_route_pattern()) }},
                 false
             )
             {%- if not loop.last %} or{% endif %}
@@ -114,8 +114,8 @@
     case
         when {{ slug }}_text is null then null
         when {{ slug }}_type = '5' and {{ slug }}_text = 'null' then null
-        when {{ number_text }} ~ '^[[:space:]]*[0-9]{3}([.]0+)?[[:space:]]*$'
-            then cast(cast(btrim({{ number_text }}) as numeric) as integer)
+        when {{ regex_matches(number_text, '^[[:space:]]*[0-9]{3}([.]0+)?[[:space:]]*$') }}
+            then cast(cast(btrim({{ number_text }}) as {{ type_number() }}) as integer)
         else -1
     end
 {%- endmacro %}

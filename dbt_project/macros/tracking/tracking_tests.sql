@@ -11,14 +11,76 @@
         {%- for name, guard, pattern in tracking_sensitive_value_patterns() %}
             when
                 {{ tracking_sensitive_value_guard(guard, lowered_expression) }}
-                and {{ lowered_expression }} ~ '{{ pattern }}'
+                and {{ regex_matches(lowered_expression, pattern) }}
                 then '{{ name }}'
         {%- endfor %}
     end
 {%- endmacro %}
 
 {#
-    metadata_json (a jsonb object) holds no sensitive key and no sensitive value at any depth,
+    The entries of every object in a JSON column of `relation`, at any depth, each distinct
+    (metadata_key, value_type, lowered_value) once: value_type is the JSON type of the value,
+    lowered_value its text lower-cased.
+#}
+{% macro tracking_metadata_entries(relation, column) -%}
+    {{ return(adapter.dispatch('tracking_metadata_entries', 'course_analytics')(relation, column)) }}
+{%- endmacro %}
+
+{% macro default__tracking_metadata_entries(relation, column) -%}
+    select distinct
+        entry.key as metadata_key,
+        jsonb_typeof(entry.value) as value_type,
+        lower(entry.value #>> '{}') as lowered_value
+    from (
+        select jsonb_path_query({{ column }}, 'strict $.** ? (@.type() == "object")') as json_object
+        from {{ relation }}
+    ) as objects
+    cross join lateral jsonb_each(objects.json_object) as entry
+{%- endmacro %}
+
+{#
+    Spark has no recursive JSON path: the top object's entries and those of the objects it
+    holds (metadata_json's `asset`), which is as deep as metadata_json goes. Anything deeper,
+    and any array, is not read: its entry has value_type 'not_checked', a finding.
+#}
+{% macro spark__tracking_metadata_entries(relation, column) -%}
+    {%- set map_type = "'map<string, variant>'" -%}
+    select distinct
+        entries.metadata_key,
+        case
+            when entries.value_type = 'array' or (entries.depth = 2 and entries.value_type = 'object') then 'not_checked'
+            else entries.value_type
+        end as value_type,
+        entries.lowered_value
+    from (
+        select
+            entry.key as metadata_key,
+            entry.depth,
+            {{ json_value_type('entry.value') }} as value_type,
+            lower({{ json_value_text('entry.value') }}) as lowered_value
+        from (
+            select
+                top_entry.key,
+                top_entry.value,
+                1 as depth
+            from {{ relation }}
+            lateral view explode(from_json({{ column }}, {{ map_type }})) top_entry as key, value
+
+            union all
+
+            select
+                nested_entry.key,
+                nested_entry.value,
+                2 as depth
+            from {{ relation }}
+            lateral view explode(from_json({{ column }}, {{ map_type }})) top_entry as key, value
+            lateral view explode(from_json(to_json(top_entry.value), {{ map_type }})) nested_entry as key, value
+        ) as entry
+    ) as entries
+{%- endmacro %}
+
+{#
+    metadata_json (a JSON object) holds no sensitive key and no sensitive value at any depth,
     and its routes carry no query string.
 #}
 {% test tracking_no_sensitive_metadata(model, column_name) %}
@@ -33,21 +95,9 @@
 
     ),
 
-    objects as (
-
-        select jsonb_path_query(metadata, 'strict $.** ? (@.type() == "object")') as json_object
-        from checked
-
-    ),
-
     entries as (
 
-        select distinct
-            entry.key as metadata_key,
-            jsonb_typeof(entry.value) as value_type,
-            lower(entry.value #>> '{}') as lowered_value
-        from objects
-        cross join lateral jsonb_each(objects.json_object) as entry
+        {{ tracking_metadata_entries('checked', 'metadata') }}
 
     ),
 
@@ -57,15 +107,17 @@
             '(metadata_json)' as metadata_key,
             'not_a_json_object' as finding
         from checked
-        where jsonb_typeof(metadata) <> 'object'
+        where not {{ json_is_object('metadata') }}
 
         union all
 
         select
             metadata_key,
             case
-                when lower(metadata_key) ~ '{{ tracking_sensitive_key_pattern() }}' then 'sensitive_key'
-                when metadata_key in ('route', 'sourceRoute') and lowered_value ~ '[?#]' then 'route_with_query'
+                when {{ regex_matches('lower(metadata_key)', tracking_sensitive_key_pattern()) }} then 'sensitive_key'
+                when value_type = 'not_checked' then 'nesting_not_checked'
+                when metadata_key in ('route', 'sourceRoute') and {{ regex_matches('lowered_value', '[?#]') }}
+                    then 'route_with_query'
                 when value_type in ('string', 'number')
                     then {{ tracking_sensitive_value_finding('lowered_value') }}
             end as finding

@@ -23,14 +23,14 @@
     {{- return(zone) -}}
 {% endmacro %}
 
-{# The business date (day_key) of a timestamptz expression. #}
+{# The business date (day_key) of an instant expression. #}
 {% macro tracking_day_key(timestamp_expression) -%}
-    cast(({{ timestamp_expression }}) at time zone '{{ tracking_business_timezone() }}' as date)
+    {{ zone_date(timestamp_expression, tracking_business_timezone()) }}
 {%- endmacro %}
 
-{# The first instant (timestamptz) of a business date expression. #}
+{# The first instant of a business date expression. #}
 {% macro tracking_day_start(date_expression) -%}
-    (cast({{ date_expression }} as timestamp) at time zone '{{ tracking_business_timezone() }}')
+    {{ zone_day_start(date_expression, tracking_business_timezone()) }}
 {%- endmacro %}
 
 {# The business date as of which the marts are built (the day_key of as_of). #}
@@ -85,18 +85,18 @@
 #}
 {% macro tracking_test_first_day_key(models) -%}
     {%- if tracking_test_rows_filter() | trim == 'true' -%}
-        {{- return("cast('-infinity' as date)") -}}
+        {{- return(earliest_date()) -}}
     {%- endif -%}
     {%- if not execute -%}
         {{- return(tracking_rebuild_from_day_sql()) -}}
     {%- endif -%}
     {%- set written -%}
-        select least(
+        select cast(least(
             {%- for model in models %}
             (select min(day_key) from {{ model }} where {{ tracking_test_rows_filter() }}),
             {%- endfor %}
             {{ tracking_rebuild_from_day_sql() }}
-        )::text as first_day_key
+        ) as {{ dbt.type_string() }}) as first_day_key
     {%- endset -%}
     {%- set first_day_key = run_query(written).columns[0].values()[0] -%}
     {{- return("cast('" ~ first_day_key ~ "' as date)") -}}

@@ -26,7 +26,7 @@ problems as (
 
     select 'gap_or_duplicate' as problem
     from dimension
-    where day_count <> last_day_key - first_day_key + 1
+    where {{ add_days('first_day_key', 'cast(day_count as integer) - 1') }} <> last_day_key
 
     union all
 

@@ -32,8 +32,8 @@ facts as (
         checked.event_key,
         checked.module_key,
         raw_events.url_path,
-        checked.metadata_json ->> 'route' as route_path,
-        checked.metadata_json ->> 'sourceRoute' as source_route_path
+        {{ json_text('checked.metadata_json', ['route']) }} as route_path,
+        {{ json_text('checked.metadata_json', ['sourceRoute']) }} as source_route_path
     from checked
     left join raw_events
         on checked.source_event_id = raw_events.event_id

@@ -9,7 +9,7 @@ checked as (
     select
         event_id,
         event_key,
-        metadata_json -> 'status' as http_status
+        {{ json_value_at('metadata_json', 'status') }} as http_status
     from {{ ref('tracking_event') }}
     where {{ tracking_test_rows_filter() }}
 
@@ -19,6 +19,6 @@ select * from checked
 where
     http_status is not null
     and not (
-        jsonb_typeof(http_status) = 'number'
-        and cast(http_status #>> '{}' as numeric) between 200 and 299
+        {{ json_value_type('http_status') }} = 'number'
+        and cast({{ json_value_text('http_status') }} as {{ type_number() }}) between 200 and 299
     )

@@ -1,3 +1,5 @@
+{{ config(materialized=long_view_materialization()) }}
+
 {#
     Every raw Umami event, whatever its name, as a tracking fact candidate: its scope, user,
     owner, profile and module from the event catalog and its properties, its low-sensitivity
@@ -49,7 +51,7 @@ joined as (
             else catalog.module
         end as catalog_module_key,
         case
-            when jsonb_typeof(events.properties) = 'object' then events.properties
+            when {{ json_is_object('events.properties') }} then events.properties
             else cast('{}' as {{ type_json() }})
         end as properties
     from events

@@ -22,19 +22,21 @@ facts_range as (
 bounds as (
 
     select
-        least(coalesce(first_day_key, {{ tracking_as_of_day_sql() }}), {{ tracking_as_of_day_sql() }})
-        - {{ margin_days }} as first_day,
-        greatest(coalesce(last_day_key, {{ tracking_as_of_day_sql() }}), {{ tracking_as_of_day_sql() }})
-        + {{ margin_days }} as last_day
+        {{ add_days(
+            'least(coalesce(first_day_key, ' ~ tracking_as_of_day_sql() ~ '), ' ~ tracking_as_of_day_sql() ~ ')',
+            -margin_days
+        ) }} as first_day,
+        {{ add_days(
+            'greatest(coalesce(last_day_key, ' ~ tracking_as_of_day_sql() ~ '), ' ~ tracking_as_of_day_sql() ~ ')',
+            margin_days
+        ) }} as last_day
     from facts_range
 
 ),
 
 days as (
 
-    select bounds.first_day + day_offset.day_number as day_key
-    from bounds
-    cross join lateral generate_series(0, bounds.last_day - bounds.first_day) as day_offset (day_number)
+    {{ date_series('bounds', 'first_day', 'last_day', 'day_key') }}
 
 ),
 
@@ -43,7 +45,7 @@ parts as (
     select
         day_key,
         cast(day_key as timestamp) as day_start,
-        cast(extract(isodow from day_key) as integer) as iso_day_of_week
+        cast({{ iso_day_of_week('day_key') }} as integer) as iso_day_of_week
     from days
 
 ),
@@ -56,7 +58,7 @@ calendar as (
         cast(extract(day from day_key) as integer) as day_of_month,
         cast(extract(doy from day_key) as integer) as day_of_year,
         -- ISO 8601 week-numbering year and week (week 1 holds the year's first Thursday)
-        cast(extract(isoyear from day_key) as integer) as iso_year,
+        cast({{ iso_year('day_key') }} as integer) as iso_year,
         cast(extract(week from day_key) as integer) as iso_week,
         cast(extract(month from day_key) as integer) as month_number,
         cast(extract(quarter from day_key) as integer) as quarter_number,
@@ -67,14 +69,14 @@ calendar as (
         cast(date_trunc('quarter', day_start) + interval '3 months' - interval '1 day' as date) as quarter_end_date,
         cast(date_trunc('year', day_start) as date) as year_start_date,
         cast(date_trunc('year', day_start) + interval '1 year' - interval '1 day' as date) as year_end_date,
-        to_char(day_key, 'FMDay') as day_name,
+        {{ calendar_text('day_key', 'day_name') }} as day_name,
         iso_day_of_week in (6, 7) as is_weekend,
-        to_char(day_key, 'IYYY-"W"IW') as iso_week_key,
-        day_key - (iso_day_of_week - 1) as iso_week_start_date,
-        day_key + (7 - iso_day_of_week) as iso_week_end_date,
-        to_char(day_key, 'YYYY-MM') as month_key,
-        to_char(day_key, 'YYYY-"Q"Q') as quarter_key,
-        to_char(day_key, 'YYYY') as year_key
+        {{ calendar_text('day_key', 'iso_week') }} as iso_week_key,
+        {{ add_days('day_key', '1 - iso_day_of_week') }} as iso_week_start_date,
+        {{ add_days('day_key', '7 - iso_day_of_week') }} as iso_week_end_date,
+        {{ calendar_text('day_key', 'month') }} as month_key,
+        {{ calendar_text('day_key', 'quarter') }} as quarter_key,
+        {{ calendar_text('day_key', 'year') }} as year_key
     from parts
 
 ),

@@ -17,14 +17,8 @@ works as (
 
     select
         scope_id as work_id,
-        (
-            array_agg(module_key order by occurred_at desc, event_id desc)
-            filter (where module_key is not null)
-        )[1] as play_type,
-        (
-            array_agg(owner_user_id order by occurred_at desc, event_id desc)
-            filter (where owner_user_id is not null)
-        )[1] as owner_user_id,
+        {{ last_non_null('module_key', ['occurred_at', 'event_id']) }} as play_type,
+        {{ last_non_null('owner_user_id', ['occurred_at', 'event_id']) }} as owner_user_id,
         count(*) as play_count,
         count(distinct user_id) as player_count,
         count(*) filter (where user_id is null) as guest_play_count,
