@@ -9,7 +9,6 @@ replaced atomically, so a crash never leaves half a record.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,11 +45,7 @@ def _now() -> str:
 
 
 def _write(record: LastRun) -> None:
-    path = _path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(asdict(record), indent=2) + "\n")
-    temporary.replace(path)
+    paths.write_text_atomically(_path(), json.dumps(asdict(record), indent=2) + "\n")
 
 
 def started(steps: str) -> LastRun:

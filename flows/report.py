@@ -291,10 +291,7 @@ def write_report(warehouse: Warehouse, out: Path) -> Path:
     """Read the published marts and write the page to ``out``; returns its absolute path."""
     page = render_html(read_report(warehouse))
     out = out.expanduser().resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(out.name + ".tmp")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(out)
+    paths.write_text_atomically(out, page)
     return out
 
 

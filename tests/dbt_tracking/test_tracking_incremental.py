@@ -24,15 +24,7 @@ from tests.dbt_tracking.conftest import build, query
 
 pytestmark = pytest.mark.pg_matrix
 
-MARTS = (
-    "tracking_event",
-    "tracking_event_exclusion",
-    "tracking_daily_stat",
-    "tracking_work_player_daily_stat",
-    "tracking_work_player_stat",
-    "tracking_event_key_coverage",
-    "analytics_date_dimension",
-)
+MARTS = td.TRACKING_MARTS
 RUN_1 = window_vars("2026-11-17T23:59:59+00:00", "2026-11-18T00:05:00+00:00", "2026-11-15")
 RUN_2 = window_vars("2026-11-19T23:59:59+00:00", "2026-11-20T00:05:00+00:00", "2026-11-17")
 

@@ -23,15 +23,7 @@ from tests.dbt_tracking.conftest import BUILD_VARS, WITHOUT_TESTS, TrackingBuild
 pytestmark = pytest.mark.pg_matrix
 
 BUILD = "analytics_build"
-TRACKING_MARTS = (
-    "tracking_event",
-    "tracking_event_exclusion",
-    "tracking_daily_stat",
-    "tracking_work_player_daily_stat",
-    "tracking_work_player_stat",
-    "analytics_date_dimension",
-    "tracking_event_key_coverage",
-)
+TRACKING_MARTS = td.TRACKING_MARTS
 FACT_COLUMNS = (
     "event_key",
     "scope_kind",

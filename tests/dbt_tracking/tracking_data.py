@@ -85,6 +85,18 @@ SESSIONS = {
 }
 
 
+# the published tracking marts, in the order their tests read them
+TRACKING_MARTS = (
+    "tracking_event",
+    "tracking_event_exclusion",
+    "tracking_daily_stat",
+    "tracking_work_player_daily_stat",
+    "tracking_work_player_stat",
+    "analytics_date_dimension",
+    "tracking_event_key_coverage",
+)
+
+
 @dataclass(frozen=True)
 class Planted:
     event_id: str

@@ -26,6 +26,7 @@ from flows.spark import ClusterState
 from flows.warehouse import Warehouse
 from tests import oracle
 from tests.contract_site import contract_site
+from tests.dbt_tracking.tracking_data import TRACKING_MARTS
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
 AS_OF = "2026-11-19T23:59:59Z"
@@ -38,13 +39,7 @@ MARTS = (
     "operator_course_metrics",
     "umami_reconciliation",
     "operator_course_metric_definitions",
-    "tracking_event",
-    "tracking_event_exclusion",
-    "tracking_daily_stat",
-    "tracking_work_player_daily_stat",
-    "tracking_work_player_stat",
-    "tracking_event_key_coverage",
-    "analytics_date_dimension",
+    *TRACKING_MARTS,
 )
 # the run's own timestamps (when it ran), not data
 RUN_TIMESTAMPS = {"synced_at", "created_at", "updated_at", "umami_synced_at"}
