@@ -274,7 +274,7 @@ def umami_sim(
 
 @app.command()
 def status() -> None:
-    """Where the warehouse is, the last successful sync per source, and row counts of the marts."""
+    """Where the warehouse is, the last run's outcome, the last successful load, and per mart its rows and freshness."""
     _setup_logging()
     with _errors():
         from flows.status import warehouse_status
