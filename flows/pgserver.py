@@ -104,6 +104,7 @@ def _service_user() -> pwd.struct_passwd | None:
 class ServerInfo:
     dsn: str
     port: int
+    pid: int  # the postmaster's: every other server process is its child
     data_dir: Path
     bindir: Path
     log_file: Path
@@ -271,7 +272,8 @@ class LocalPostgres:
             )
         return result
 
-    def _running_port(self) -> int | None:
+    def _running(self) -> tuple[int, int] | None:
+        """(postmaster pid, port) of the running server, from its ``postmaster.pid``; None when none runs."""
         pid_file = self.data_dir / "postmaster.pid"
         if not pid_file.exists():
             return None
@@ -286,7 +288,7 @@ class LocalPostgres:
             return None
         except PermissionError:
             pass
-        return port
+        return pid, port
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -310,11 +312,12 @@ class LocalPostgres:
         """Start the server (initialising the cluster on first use), or reuse a running one."""
         with self._lock():
             meta = self._meta()
-            port = self._running_port()
-            if port is not None:
+            running = self._running()
+            if running is not None:
+                pid, port = running
                 bindir = Path(meta.get("bindir") or self._bindir or find_bindir())
                 self._ensure_database(port)
-                return ServerInfo(self._dsn(port), port, self.data_dir, bindir, self.log_file, False)
+                return ServerInfo(self._dsn(port), port, pid, self.data_dir, bindir, self.log_file, False)
 
             bindir = self._reachable_bindir(self._bindir or find_bindir())
             self._owned_by_service_user(self.cluster_dir)
@@ -355,9 +358,13 @@ class LocalPostgres:
                     "start",
                 ],
             )
+            running = self._running()
+            if running is None:  # pg_ctl -w returns once postmaster.pid says the server is ready
+                raise PostgresUnavailable(f"`pg_ctl start` succeeded but no server runs from {self.data_dir}")
+            pid = running[0]
             (self.cluster_dir / "server.json").write_text(json.dumps({"port": port, "bindir": str(bindir)}))
             self._ensure_database(port)
-            return ServerInfo(self._dsn(port), port, self.data_dir, bindir, self.log_file, True)
+            return ServerInfo(self._dsn(port), port, pid, self.data_dir, bindir, self.log_file, True)
 
     def _check_version(self, bindir: Path) -> None:
         cluster = (self.data_dir / "PG_VERSION").read_text().strip()
@@ -382,12 +389,12 @@ class LocalPostgres:
             conn.close()
 
     def is_running(self) -> bool:
-        return self._running_port() is not None
+        return self._running() is not None
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when it was running."""
         with self._lock():
-            if self._running_port() is None:
+            if self._running() is None:
                 return False
             bindir = Path(self._meta().get("bindir") or self._bindir or find_bindir())
             self._run(bindir, ["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop"])
