@@ -193,6 +193,8 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
         print(f"[{name}] simulator filled with {fill.events:,} events in {fill.seconds:.1f}s", flush=True)
         env = {
             **os.environ,
+            # the CLI runs this checkout's code, as this script does (not that of the installed package)
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "UMAMI_API_URL": sim.base_url,
             "UMAMI_WEBSITE_ID": website,
             "UMAMI_USERNAME": sim.username,
