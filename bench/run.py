@@ -31,8 +31,8 @@ import psycopg2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import floor  # noqa: E402
-from flows.pgserver import LocalPostgres  # noqa: E402
+from bench import cpu, floor  # noqa: E402
+from flows.pgserver import LocalPostgres, ServerInfo  # noqa: E402
 from umami_sim import FillSpec, UmamiSimulator, course_visit_body  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
@@ -57,6 +57,14 @@ class Figures:
     load_s: float = 0.0
     loader_events_per_s: float = 0.0
     loader_peak_rss_mb: float = 0.0
+    # CPU seconds (user + system) during the full-history load: the loader process's own, the
+    # simulator's threads in this process, the PostgreSQL server's processes (_run_cli)
+    loader_cpu_s: float = 0.0
+    loader_cpu_s_per_100k: float = 0.0
+    simulator_cpu_s: float = 0.0
+    simulator_cpu_s_per_100k: float = 0.0
+    warehouse_cpu_s: float = 0.0
+    warehouse_cpu_s_per_100k: float = 0.0
     requests: int = 0
     requests_per_10k_events: float = 0.0
     copy_s: float = 0.0
@@ -76,39 +84,69 @@ class Figures:
     notes: list[str] = field(default_factory=list)
 
 
-def _run_cli(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run ``course-analytics args``; (wall seconds, peak RSS in MB) of that process.
+@dataclass(frozen=True)
+class CliRun:
+    """One ``course-analytics`` process, and the CPU seconds (user + system) spent while it ran."""
 
-    The peak is the process's own high-water mark (``VmHWM``), sampled every 0.1 s until it exits.
-    ``ru_maxrss`` from ``wait4`` cannot be used: fork and exec carry the parent's high-water mark
-    into the child's, and this process holds the simulator's store (1.4 GB at 10M events).
+    wall_s: float
+    peak_rss_mb: float
+    cpu_s: float  # the process's own
+    simulator_cpu_s: float  # the simulator's threads, in this process
+    warehouse_cpu_s: float  # the PostgreSQL server's processes
+
+
+def _run_cli(args: list[str], env: dict[str, str], postmaster: int) -> CliRun:
+    """Run ``course-analytics args`` against the PostgreSQL server of ``postmaster`` (its pid).
+
+    The peak RSS is the process's own high-water mark (``VmHWM``), sampled every 0.1 s until it
+    exits. ``ru_maxrss`` from ``wait4`` cannot be used: fork and exec carry the parent's high-water
+    mark into the child's, and this process holds the simulator's store (1.4 GB at 10M events).
+    CPU time does not carry over (a child starts at none), but ``wait4``'s also counts the
+    children the process waited for; the process's own is read from ``/proc`` once it has exited
+    (``cpu.exit_cpu_s``), the last moment it can be, so no sampling is needed.
+
+    The simulator's CPU is this process's (``time.process_time``: every thread, including those
+    that ended) less the two threads that start and watch the child (this one, mostly blocked
+    on the child's output, and the sampler): all the other threads are the simulator's (its
+    accepting thread and one per connection). Adding up the simulator's threads in
+    ``/proc/self/task`` before and after would miss the connections' threads that ended between.
     """
+    warehouse_before = cpu.server_cpu_s(postmaster)
+    process_before, main_before = time.process_time(), time.thread_time()
     started = time.perf_counter()
     process = subprocess.Popen([CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak_kb = 0
+    sampler_cpu_s = 0.0
 
     def sample() -> None:
-        nonlocal peak_kb
+        nonlocal peak_kb, sampler_cpu_s
+        sampler_started = time.thread_time()
         status = Path(f"/proc/{process.pid}/status")
-        while process.returncode is None:
-            try:
-                lines = status.read_text().splitlines()
-            except OSError:
-                return
-            for line in lines:
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
-            time.sleep(0.1)
+        try:
+            while process.returncode is None:
+                try:
+                    lines = status.read_text().splitlines()
+                except OSError:
+                    return
+                for line in lines:
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+                time.sleep(0.1)
+        finally:
+            sampler_cpu_s = time.thread_time() - sampler_started
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     output = process.stdout.read() if process.stdout else ""
+    loader_cpu_s = cpu.exit_cpu_s(process.pid)
     process.wait()
     wall = time.perf_counter() - started
     sampler.join()
+    simulator_cpu_s = time.process_time() - process_before - (time.thread_time() - main_before) - sampler_cpu_s
+    warehouse_cpu_s = cpu.server_cpu_s(postmaster) - warehouse_before
     if process.returncode != 0:
         raise RuntimeError(f"course-analytics {' '.join(args)} failed:\n{output[-3000:]}")
-    return wall, peak_kb / 1024
+    return CliRun(wall, peak_kb / 1024, loader_cpu_s, simulator_cpu_s, warehouse_cpu_s)
 
 
 def _scalar(dsn: str, query: str) -> int:
@@ -173,14 +211,15 @@ def run_scenario(scenario: Scenario, work: Path) -> Figures:
     home.mkdir()
     server = LocalPostgres(home / "pg")
     try:
-        return _measure(scenario, server.start().dsn, home, work / f"{name}.sqlite")
+        return _measure(scenario, server.start(), home, work / f"{name}.sqlite")
     finally:
         server.stop()
         (work / f"{name}.sqlite").unlink(missing_ok=True)
 
 
-def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
+def _measure(scenario: Scenario, server: ServerInfo, home: Path, store: Path) -> Figures:
     figures = Figures(scenario.events, scenario.days)
+    dsn = server.dsn
     name = home.name
     work = home.parent
     with UmamiSimulator(db_path=str(store), seed=7) as sim:
@@ -207,9 +246,14 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
         as_of = as_of_instant.isoformat()
         start_date = (END - timedelta(days=scenario.days)).date().isoformat()
         sim.reset_counters()
-        figures.load_s, figures.loader_peak_rss_mb = _run_cli(
-            ["load", "--as-of", as_of, "--start-date", start_date], env
-        )
+        load = _run_cli(["load", "--as-of", as_of, "--start-date", start_date], env, server.pid)
+        figures.load_s, figures.loader_peak_rss_mb = load.wall_s, load.peak_rss_mb
+        figures.loader_cpu_s, figures.simulator_cpu_s = load.cpu_s, load.simulator_cpu_s
+        figures.warehouse_cpu_s = load.warehouse_cpu_s
+        per_100k = 100_000 / scenario.events
+        figures.loader_cpu_s_per_100k = load.cpu_s * per_100k
+        figures.simulator_cpu_s_per_100k = load.simulator_cpu_s * per_100k
+        figures.warehouse_cpu_s_per_100k = load.warehouse_cpu_s * per_100k
         figures.requests = sim.request_count()
         loaded = _scalar(dsn, "select count(*) from umami_raw.events")
         if loaded != scenario.events:
@@ -218,12 +262,14 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
         figures.requests_per_10k_events = figures.requests * 10_000 / scenario.events
         print(
             f"[{name}] initial load {figures.load_s:.1f}s ({figures.loader_events_per_s:,.0f} events/s, "
-            f"{figures.requests} requests, peak RSS {figures.loader_peak_rss_mb:.0f} MB)",
+            f"{figures.requests} requests, peak RSS {figures.loader_peak_rss_mb:.0f} MB); CPU: loader "
+            f"{figures.loader_cpu_s:.1f}s, simulator {figures.simulator_cpu_s:.1f}s, "
+            f"PostgreSQL {figures.warehouse_cpu_s:.1f}s",
             flush=True,
         )
         figures.copy_s = _copy_baseline(dsn, work)
         figures.loader_vs_copy_ratio = figures.load_s / figures.copy_s
-        figures.full_refresh_s, _ = _run_cli(["transform", "--as-of", as_of, "--full-refresh"], env)
+        figures.full_refresh_s = _run_cli(["transform", "--as-of", as_of, "--full-refresh"], env, server.pid).wall_s
         figures.refresh_top_nodes = _top_nodes(home)
         figures.floor_s = _floor(dsn, as_of_instant)
         figures.refresh_vs_floor_ratio = figures.full_refresh_s / figures.floor_s
@@ -240,8 +286,8 @@ def _measure(scenario: Scenario, dsn: str, home: Path, store: Path) -> Figures:
                 start = END + timedelta(hours=hour)
                 _new_hour(sim, website, per_hour, start)
                 as_of_hour = (start + timedelta(hours=1) - timedelta(seconds=1)).isoformat()
-                load_s, _ = _run_cli(["load", "--as-of", as_of_hour], env)
-                transform_s, _ = _run_cli(["transform", "--as-of", as_of_hour], env)
+                load_s = _run_cli(["load", "--as-of", as_of_hour], env, server.pid).wall_s
+                transform_s = _run_cli(["transform", "--as-of", as_of_hour], env, server.pid).wall_s
                 figures.cycles.append((load_s, transform_s))
                 hour_nodes.append(_top_nodes(home))
                 print(
@@ -292,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         "floor_s": {str(r.events): round(r.floor_s, 2) for r in results},
         "cycle_transform_s": {str(r.events): round(r.cycle_transform_s, 2) for r in cycles},
         "loader_peak_rss_mb": round(max(r.loader_peak_rss_mb for r in results), 1),
+        "loader_cpu_s_per_100k": {str(r.events): round(r.loader_cpu_s_per_100k, 2) for r in results},
+        "simulator_cpu_s_per_100k": {str(r.events): round(r.simulator_cpu_s_per_100k, 2) for r in results},
+        "warehouse_cpu_s_per_100k": {str(r.events): round(r.warehouse_cpu_s_per_100k, 2) for r in results},
         "requests_per_10k_events": round(headline.requests_per_10k_events, 2),
         "total_seconds": round(time.perf_counter() - started, 1),
         "scenarios": [asdict(r) for r in results],
@@ -304,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_report(results: list[Figures], summary: dict[str, object]) -> None:
     header = (
-        f"{'events':>11} {'days':>5} {'load s':>8} {'events/s':>9} {'RSS MB':>7} {'req/10k':>8} "
+        f"{'events':>11} {'days':>5} {'load s':>8} {'CPU s':>6} {'sim CPU':>7} {'PG CPU':>6} {'events/s':>9} "
+        f"{'RSS MB':>7} {'req/10k':>8} "
         f"{'COPY s':>7} {'x COPY':>7} {'refresh s':>9} {'floor s':>8} {'x floor':>8} {'cycle s':>8} {'transf s':>8}"
     )
     print()
@@ -312,7 +362,8 @@ def _print_report(results: list[Figures], summary: dict[str, object]) -> None:
     for r in results:
         cycle = f"{r.cycle_s:8.1f} {r.cycle_transform_s:8.1f}" if r.cycle_s else f"{'-':>8} {'-':>8}"
         print(
-            f"{r.events:>11,} {r.days:>5} {r.load_s:8.1f} {r.loader_events_per_s:9,.0f} {r.loader_peak_rss_mb:7.0f} "
+            f"{r.events:>11,} {r.days:>5} {r.load_s:8.1f} {r.loader_cpu_s:6.1f} {r.simulator_cpu_s:7.1f} "
+            f"{r.warehouse_cpu_s:6.1f} {r.loader_events_per_s:9,.0f} {r.loader_peak_rss_mb:7.0f} "
             f"{r.requests_per_10k_events:8.2f} {r.copy_s:7.2f} {r.loader_vs_copy_ratio:7.1f} "
             f"{r.full_refresh_s:9.1f} {r.floor_s:8.2f} {r.refresh_vs_floor_ratio:8.1f} {cycle}"
         )
@@ -332,6 +383,9 @@ def _print_report(results: list[Figures], summary: dict[str, object]) -> None:
         "floor_s",
         "cycle_transform_s",
         "loader_peak_rss_mb",
+        "loader_cpu_s_per_100k",
+        "simulator_cpu_s_per_100k",
+        "warehouse_cpu_s_per_100k",
         "requests_per_10k_events",
         "total_seconds",
     ):
