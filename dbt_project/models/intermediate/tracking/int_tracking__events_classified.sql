@@ -8,9 +8,10 @@
     occurred_at, which PostgreSQL pushes down to umami_raw.events.created_at.
 
     Each step that costs (reading the properties, the sensitive-value checks, the rules) sits in
-    a one-row lateral subquery with `limit 1`, which PostgreSQL does not inline: it evaluates
-    the subquery once per event, where an inlined expression would be evaluated again at every
-    reference. (The subqueries return one row, so the LIMIT picks nothing: noqa AM09, ST05.)
+    a one-row lateral subquery ended by lateral_evaluate_once(): `limit 1` on PostgreSQL, which
+    then does not inline it and evaluates it once per event, where an inlined expression would be
+    evaluated again at every reference; nothing on Spark, which evaluates it once as it is. (The
+    subqueries return one row, so the LIMIT picks nothing: noqa AM09, ST05.)
 #}
 
 {% set work_play_exempt = tracking_work_play_in_scope_modules() %}
@@ -81,7 +82,7 @@ checked as (
     cross join
         lateral (  -- noqa: ST05
             select {{ tracking_property_columns('joined.properties') }}
-            limit 1  -- noqa: AM09
+            {{ lateral_evaluate_once() }}  -- noqa: AM09
         ) as property_columns
     cross join
         lateral (  -- noqa: ST05
@@ -103,7 +104,7 @@ checked as (
                 ) as owner_user_id,
                 {{ tracking_property_id('playType') }} as play_type,
                 {{ tracking_property_status() }} as http_status
-            limit 1  -- noqa: AM09
+            {{ lateral_evaluate_once() }}  -- noqa: AM09
         ) as ids
 
 ),
@@ -173,7 +174,7 @@ classified as (
                     when scoped.event_key = 'daily_login' and scoped.user_id is null then 'daily_login_without_user'
                     when scoped.scope_kind in ('course', 'work') and scoped.scope_id is null then 'missing_scope_id'
                 end as exclusion_reason
-            limit 1  -- noqa: AM09
+            {{ lateral_evaluate_once() }}  -- noqa: AM09
         ) as derived
 
 )
