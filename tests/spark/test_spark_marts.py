@@ -89,23 +89,34 @@ def _normalised_json(text: str) -> str:
     return text if text == "∅" else json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
 
 
-def read_marts(env: dict[str, str], engine: str, columns: dict[str, list[tuple[str, str]]]) -> Marts:
+def read_marts(
+    env: dict[str, str], engine: str, columns: dict[str, list[tuple[str, str]]], extra: str = ""
+) -> tuple[Marts, list[str]]:
     """Every mart in one `course-analytics sql` call: a row per mart row, its fields joined by the
-    unit separator, the JSON ones (jsonb on PostgreSQL) parsed and written again in one spelling."""
+    unit separator, the JSON ones (jsonb on PostgreSQL) parsed and written again in one spelling.
+    `extra` is one more `select 'extra' as mart, <text> as fields ...` in the same call; its
+    fields come back as the second item."""
     query = " union all ".join(
-        f"select '{mart}' as mart, concat_ws(chr(31), {', '.join(_as_text(c, t, engine) for c, t in cols)}) as fields "
-        f"from analytics.{mart}"
-        for mart, cols in columns.items()
+        [
+            f"select '{mart}' as mart, concat_ws(chr(31), {', '.join(_as_text(c, t, engine) for c, t in cols)}) "
+            f"as fields from analytics.{mart}"
+            for mart, cols in columns.items()
+        ]
+        + ([extra] if extra else [])
     )
     header, rows = sql_rows(env, query)
     assert header == ["mart", "fields"]
     marts: Marts = {mart: ([c for c, _ in cols], Counter()) for mart, cols in columns.items()}
     json_columns = {mart: {i for i, (_, t) in enumerate(cols) if t == "jsonb"} for mart, cols in columns.items()}
+    extra_fields: list[str] = []
     for mart, fields in rows:
         values = fields.split(chr(31))
+        if mart == "extra":
+            extra_fields = values
+            continue
         row = tuple(_normalised_json(v) if i in json_columns[mart] else v for i, v in enumerate(values))
         marts[mart][1][row] += 1
-    return marts
+    return marts, extra_fields
 
 
 def _mart_columns(warehouse: Warehouse) -> dict[str, list[tuple[str, str]]]:
@@ -150,8 +161,8 @@ def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
             spark.stdout + spark.stderr,
             home,
             columns,
-            read_marts(spark_env, "spark", kept),
-            read_marts(postgres_env, "postgres", kept),
+            read_marts(spark_env, "spark", kept)[0],
+            read_marts(postgres_env, "postgres", kept)[0],
         )
 
 
@@ -262,13 +273,15 @@ def test_a_second_run_over_the_same_window_changes_no_mart(engines: Engines) -> 
     again = _cli(["run", "--as-of", AS_OF], engines.spark_env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
     kept = {mart: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for mart, cols in engines.columns.items()}
-    assert read_marts(engines.spark_env, "spark", kept) == engines.spark_marts
-    _, counts = sql_rows(
-        engines.spark_env,
-        "select (select count(*) from umami_raw.events), (select count(distinct event_id) from umami_raw.events), "
-        "(select count(*) from analytics.mart_publications)",
+    # the lake's copies in the same `sql` call as the marts (each call on Spark is one application)
+    lake = (
+        "select 'extra' as mart, concat_ws(chr(31), cast(count(*) as string), "
+        "cast(count(distinct event_id) as string), "
+        "cast((select count(*) from analytics.mart_publications) as string)) as fields from umami_raw.events"
     )
-    copies, distinct, publications = map(int, counts[0])
+    marts, counts = read_marts(engines.spark_env, "spark", kept, extra=lake)
+    assert marts == engines.spark_marts
+    copies, distinct, publications = map(int, counts)
     assert copies > distinct  # the lake holds both loads' copies; the marts count each event once
     assert publications == 2
     versions = {p.name for p in (engines.home / "spark" / "warehouse" / "analytics.db").iterdir()}
