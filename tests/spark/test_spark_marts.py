@@ -1,11 +1,15 @@
-"""The same pipeline on Spark: the contract dataset, one `course-analytics run` on a standalone
-Spark cluster (raw parquet in a lake folder, dbt-spark, publish), the same run on PostgreSQL,
-and the published course marts compared row for row (all columns but the run's own timestamps),
-and with the contract's expected.json. A second run over the same window changes nothing.
+"""The same pipeline on Spark, in the contract dataset's two-phase late-arrival run, on a
+standalone Spark cluster (raw parquet in a lake folder, dbt-spark, publish) and on PostgreSQL:
+phase 1 sends the dataset but its three late arrivals (seq 76-78) and runs `course-analytics run`
+on both engines; phase 2 sends the late arrivals and runs both again, as the hourly schedule
+would: Umami's closed 30-day window now counts an event older than the 3-day lookback, a data
+test names it, the run fails and publishes nothing; a `--full-refresh` run then reads everything.
+After phase 1 and after the refresh every published mart on Spark equals PostgreSQL's row for row
+(all columns but the run's own timestamps), and the course marts equal the oracle's.
 
 The marts are read back with `course-analytics sql` on both engines, as an analyst would: all of
-them in one query per engine (each `course-analytics` call on Spark is one application, about
-20 s to start), every field cast to the same text on both.
+them in one query per engine and phase (each `course-analytics` call on Spark is one
+application, about 20 s to start), every field cast to the same text on both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow.dataset
@@ -25,11 +30,15 @@ import pytest
 from flows.spark import ClusterState
 from flows.warehouse import Warehouse
 from tests import oracle
-from tests.contract_site import contract_site
+from tests.contract_site import cli_environment
 from tests.dbt_tracking.tracking_data import TRACKING_MARTS
+from umami_sim import UmamiSimulator
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
 AS_OF = "2026-11-19T23:59:59Z"
+DATASET = oracle.load_json("dataset.json")
+LATE = {76, 77, 78}  # the dataset's late arrivals, sent in phase 2; 76 and 78 are 38 and 20 days old
+PHASES = ("phase1", "refreshed")  # the phases whose runs succeed and publish
 SECRET = "Planted-Secret-5b2d-spark"
 # the course marts, the tracking marts and the published seeds
 MARTS = (
@@ -52,11 +61,22 @@ Marts = dict[str, tuple[list[str], Counter]]  # mart -> (columns but the run's t
 class Engines:
     spark_env: dict[str, str]
     postgres_env: dict[str, str]
-    spark_output: str
+    runs: dict[str, list[subprocess.CompletedProcess]]  # engine -> its three runs (phase 1, late, refreshed)
     home: Path
     columns: dict[str, list[tuple[str, str]]]  # mart -> [(column, PostgreSQL data type)], run timestamps left out
-    spark_marts: Marts
-    postgres_marts: Marts
+    spark_marts: dict[str, Marts]  # phase -> the published marts after it
+    postgres_marts: dict[str, Marts]
+    lake_counts: tuple[int, int, int]  # at the end: raw event copies, distinct event ids, publications
+    postgres_raw_events: int  # rows of umami_raw.events on PostgreSQL at the end
+
+    @property
+    def spark_output(self) -> str:
+        return "".join(run.stdout + run.stderr for run in self.runs["spark"])
+
+
+def _payloads(seqs: set[int], keep: bool) -> dict:
+    """The contract dataset with only (keep) or without (not keep) the payloads of ``seqs``."""
+    return {**DATASET, "payloads": [p for p in DATASET["payloads"] if (p["seq"] in seqs) == keep]}
 
 
 def _cli(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
@@ -139,30 +159,65 @@ def engines(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
     warehouse: Warehouse = database_factory_module("spark_twin")
     home = tmp_path_factory.mktemp("spark-home")
     pg_home = tmp_path_factory.mktemp("pg-home")
-    with contract_site(SECRET) as site:
-        spark_env = {
-            **site,
-            "WAREHOUSE_ENGINE": "spark",
-            "SPARK_MASTER": spark_cluster.master_url,
-            "LAKE_URL": str(home / "lake"),
-            "COURSE_ANALYTICS_HOME": str(home),
+    with UmamiSimulator(password=SECRET) as sim:
+        website = sim.create_website("umami-contract", "course.example.com")
+        site = cli_environment(sim, website)
+        envs = {
+            "spark": {
+                **site,
+                "WAREHOUSE_ENGINE": "spark",
+                "SPARK_MASTER": spark_cluster.master_url,
+                "LAKE_URL": str(home / "lake"),
+                "COURSE_ANALYTICS_HOME": str(home),
+            },
+            "postgres": {**site, "WAREHOUSE_DSN": warehouse.dsn, "COURSE_ANALYTICS_HOME": str(pg_home)},
         }
-        postgres_env = {**site, "WAREHOUSE_DSN": warehouse.dsn, "COURSE_ANALYTICS_HOME": str(pg_home)}
-        spark = _cli(["run", "--as-of", AS_OF], spark_env)
-        assert spark.returncode == 0, spark.stdout[-3000:] + spark.stderr[-5000:]
-        postgres = _cli(["run", "--as-of", AS_OF], postgres_env)
-        assert postgres.returncode == 0, postgres.stdout[-3000:] + postgres.stderr[-5000:]
-        columns = _mart_columns(warehouse)
-        kept = {mart: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for mart, cols in columns.items()}
-        # the simulator keeps answering for the module: the second run reads it again
+        outputs: dict[str, list[subprocess.CompletedProcess]] = {"spark": [], "postgres": []}
+        marts: dict[str, dict[str, Marts]] = {"spark": {}, "postgres": {}}
+        kept: dict[str, list[tuple[str, str]]] = {}
+        columns: dict[str, list[tuple[str, str]]] = {}
+        # the lake's copies, read in the last phase's `sql` call on Spark beside the marts
+        lake = (
+            "select 'extra' as mart, concat_ws(chr(31), cast(count(*) as string), "
+            "cast(count(distinct event_id) as string), "
+            "cast((select count(*) from analytics.mart_publications) as string)) as fields from umami_raw.events"
+        )
+        counts: list[str] = []
+        for phase, payloads, options in (
+            ("phase1", _payloads(LATE, keep=False), []),
+            ("late", _payloads(LATE, keep=True), []),
+            ("refreshed", None, ["--full-refresh"]),
+        ):
+            if payloads is not None:
+                assert all(answer["status"] == 200 for answer in sim.send_dataset(payloads, website))
+            for engine, env in envs.items():
+                result = _cli(["run", "--as-of", AS_OF, *options], env)
+                outputs[engine].append(result)
+                if phase != "late":
+                    assert result.returncode == 0, f"{phase}, {engine}: {result.stdout[-3000:]}{result.stderr[-5000:]}"
+            if not columns:  # the published tables' columns, as PostgreSQL's catalog has them
+                columns = _mart_columns(warehouse)
+                kept = {m: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for m, cols in columns.items()}
+            for engine, env in envs.items():
+                if engine == "spark" and phase == "late":
+                    continue  # one application less: the publication versions show that nothing changed
+                extra = lake if engine == "spark" and phase == "refreshed" else ""
+                marts[engine][phase], found = read_marts(env, engine, kept, extra=extra)
+                counts = found or counts
+        copies, distinct, publications = map(int, counts)
+        with warehouse.connect() as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from umami_raw.events")
+            (postgres_raw_events,) = cur.fetchone()
         yield Engines(
-            spark_env,
-            postgres_env,
-            spark.stdout + spark.stderr,
+            envs["spark"],
+            envs["postgres"],
+            outputs,
             home,
             columns,
-            read_marts(spark_env, "spark", kept)[0],
-            read_marts(postgres_env, "postgres", kept)[0],
+            marts["spark"],
+            marts["postgres"],
+            (copies, distinct, publications),
+            postgres_raw_events,
         )
 
 
@@ -180,10 +235,11 @@ def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines, spark_clu
             assert SECRET not in path.read_text(errors="replace"), path
 
 
+@pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize("mart", MARTS)
-def test_every_mart_on_spark_equals_postgresql_row_for_row(engines: Engines, mart: str) -> None:
-    assert sum(engines.postgres_marts[mart][1].values()) > 0
-    assert engines.spark_marts[mart][1] == engines.postgres_marts[mart][1]
+def test_every_mart_on_spark_equals_postgresql_row_for_row(engines: Engines, mart: str, phase: str) -> None:
+    assert sum(engines.postgres_marts[phase][mart][1].values()) > 0
+    assert engines.spark_marts[phase][mart][1] == engines.postgres_marts[phase][mart][1]
 
 
 def test_the_published_tables_have_postgresqls_columns_in_its_order(engines: Engines) -> None:
@@ -199,30 +255,56 @@ def test_the_published_tables_have_postgresqls_columns_in_its_order(engines: Eng
         assert schema.names == [c for c, _ in columns], mart
 
 
-def _fields(engines: Engines, mart: str, wanted: list[str]) -> list[tuple[str, ...]]:
-    columns, rows = engines.spark_marts[mart]
+def _fields(marts: Marts, mart: str, wanted: list[str]) -> list[tuple[str, ...]]:
+    columns, rows = marts[mart]
     picks = [columns.index(name) for name in wanted]
     return sorted(tuple(row[i] for i in picks) for row in rows.elements())
 
 
-def test_spark_daily_and_window_stats_equal_the_contract(engines: Engines) -> None:
-    expected = oracle.load_json("expected.json")
-    daily = _fields(engines, "analytics_course_daily_stats", ["stat_date", "shifu_bid", "visit_count", "visitor_count"])
+@pytest.mark.parametrize("phase", PHASES)
+def test_spark_daily_and_window_stats_equal_the_oracle(engines: Engines, phase: str) -> None:
+    """Phase 1: the dataset without its late arrivals; after the full refresh: all of it.
+    (tests/test_oracle.py checks the oracle against the contract's expected.json.)"""
+    not_loaded = LATE if phase == "phase1" else set()
+    as_of = datetime.fromisoformat(AS_OF)
+    expected = oracle.course_marts(_payloads(not_loaded, keep=False), as_of)
+    marts = engines.spark_marts[phase]
+    daily = _fields(marts, "analytics_course_daily_stats", ["stat_date", "shifu_bid", "visit_count", "visitor_count"])
     assert daily == sorted(
-        (r["stat_date"], r["shifu_bid"], str(r["visit_count"]), str(r["visitor_count"]))
-        for r in expected["daily_utc"]
-        if r["stat_date"] <= "2026-11-19"  # the event at exactly 2026-11-20T00:00:00Z is after --as-of
+        (day.isoformat(), course, str(visits), str(visitors))
+        for (day, course), (visits, visitors) in expected.daily.items()
     )
-    window = expected["window_30d_utc"]
+    window_start = (as_of.date() - timedelta(days=29)).isoformat()
     rows = _fields(
-        engines,
+        marts,
         "analytics_course_window_stats",
         ["window_type", "shifu_bid", "visitor_count", "visit_count", "window_start_date", "window_end_date"],
     )
     assert [row[1:] for row in rows if row[0] == "last_30_days"] == sorted(
-        (r["shifu_bid"], str(r["visitor_count"]), str(r["visit_count"]), window["start_date"], window["end_date"])
-        for r in window["rows"] + window["zero_rows"]
+        (course, str(visitors), str(visits), window_start, "2026-11-19")
+        for (window_type, course), (visitors, visits) in expected.windows.items()
+        if window_type == "last_30_days"
     )
+
+
+@pytest.mark.parametrize("engine", ["spark", "postgres"])
+def test_late_arrivals_outside_the_lookback_fail_the_hourly_run_and_publish_nothing(
+    engines: Engines, engine: str
+) -> None:
+    """Umami's closed 30-day window counts seq 78 (2026-10-30), which the hourly run's 3-day
+    lookback does not re-read: a data test names the gap, the run fails, nothing is published;
+    the full refresh then reads the late arrivals and publishes them."""
+    late = engines.runs[engine][1]
+    assert late.returncode == 1, late.stdout[-2000:]
+    assert "assert_no_course_visits_missing_from_closed_umami_windows" in late.stderr.splitlines()[-1]
+    marts = engines.spark_marts if engine == "spark" else engines.postgres_marts
+    if engine == "postgres":
+        assert marts["late"] == marts["phase1"]
+    else:  # phase 1 published the __v1 copies, the refresh __v2: the failed run made no __v3 to point at
+        published = engines.home / "spark" / "warehouse" / "analytics.db"
+        assert not list(published.glob("*__v3"))
+        assert engines.lake_counts[2] == 2  # mart_publications: phase 1 and the refresh
+    assert marts["refreshed"]["analytics_course_daily_stats"] != marts["phase1"]["analytics_course_daily_stats"]
 
 
 def _status_marts(output: str) -> dict[str, tuple[int, str, str]]:
@@ -241,11 +323,11 @@ def test_status_names_every_published_mart_with_its_rows_on_both_engines(engines
     for name, env in (("spark", engines.spark_env), ("postgres", engines.postgres_env)):
         result = _cli(["status"], env, timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
-        assert "last successful load: Umami" in result.stdout and "(1 loads)" in result.stdout
+        assert "last successful load: Umami" in result.stdout and "(3 loads)" in result.stdout
         assert "last run: success (all), finished 20" in result.stdout
         tables[name] = _status_marts(result.stdout)
     for mart in MARTS:
-        rows = sum(engines.postgres_marts[mart][1].values())
+        rows = sum(engines.postgres_marts["refreshed"][mart][1].values())
         assert tables["spark"][mart][0] == rows == tables["postgres"][mart][0]
         for engine in ("spark", "postgres"):
             _, published, as_of = tables[engine][mart]
@@ -269,21 +351,12 @@ def test_the_report_shows_the_same_figures_on_both_engines(engines: Engines, tmp
     assert "shifu-gamma" in _table(pages["spark"], "windows-table")  # the report's own test is in tests/analyst
 
 
-def test_a_second_run_over_the_same_window_changes_no_mart(engines: Engines) -> None:
-    again = _cli(["run", "--as-of", AS_OF], engines.spark_env)
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
-    kept = {mart: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for mart, cols in engines.columns.items()}
-    # the lake's copies in the same `sql` call as the marts (each call on Spark is one application)
-    lake = (
-        "select 'extra' as mart, concat_ws(chr(31), cast(count(*) as string), "
-        "cast(count(distinct event_id) as string), "
-        "cast((select count(*) from analytics.mart_publications) as string)) as fields from umami_raw.events"
-    )
-    marts, counts = read_marts(engines.spark_env, "spark", kept, extra=lake)
-    assert marts == engines.spark_marts
-    copies, distinct, publications = map(int, counts)
-    assert copies > distinct  # the lake holds both loads' copies; the marts count each event once
-    assert publications == 2
+def test_the_lake_holds_every_loads_copies_and_two_versions_were_published(engines: Engines) -> None:
+    copies, distinct, publications = engines.lake_counts
+    # the lake holds the three loads' copies; the marts count each event once
+    assert copies > distinct
+    assert distinct == engines.postgres_raw_events  # PostgreSQL merges its loads on event_id
+    assert publications == 2  # phase 1 and the refresh; the failed run published nothing
     versions = {p.name for p in (engines.home / "spark" / "warehouse" / "analytics.db").iterdir()}
     tables = [mart for mart in MARTS if mart != "operator_course_metrics"]  # a view over the published tables
     assert {f"{mart}__v2" for mart in tables} <= versions
