@@ -12,6 +12,7 @@ state, which dlt commits with each load and restores from the warehouse when the
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -217,6 +218,23 @@ def configure_writers() -> None:
         dlt_logger.addFilter(_ExpectedArrowHintNotice())
 
 
+def drop_normalized_leftovers(pipeline: dlt.Pipeline) -> list[str]:
+    """Delete the extracted copies of packages dlt's normalize step had already committed; their load ids.
+
+    Normalize commits a package by renaming its normalized copy into ``load/normalized`` and then
+    deleting the extracted one in ``normalize/extracted``. A run killed between the two leaves the
+    package in both folders; dlt then normalizes the extracted copy again and fails to rename it
+    onto the committed one ("Directory not empty"), in that run and every run after it. The
+    committed copy is whole (it was renamed in one step), so the extracted one is only a leftover.
+    """
+    committed = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
+    leftovers = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in committed]
+    for load_id in leftovers:
+        log.warning("load package %s was normalized by a run that stopped; removing its extracted copy", load_id)
+        shutil.rmtree(Path(pipeline.working_dir) / "normalize" / "extracted" / load_id)
+    return leftovers
+
+
 def run_load(
     pipeline: dlt.Pipeline,
     source: dlt.sources.DltSource,
@@ -228,6 +246,7 @@ def run_load(
     """Extract, normalize and load ``source``; the state advances only with a successful load."""
     configure_writers()
     started = time.monotonic()
+    drop_normalized_leftovers(pipeline)
     info = pipeline.run(source, loader_file_format=loader_file_format)
     counts = _extracted_rows(pipeline)
     result = LoadResult(

@@ -11,14 +11,30 @@ from pathlib import Path
 
 import pytest
 
+from flows.catalog import default_event_names
 from tests.loader.conftest import AS_OF, UmamiSite, raw_snapshot
 from umami_sim import Fault
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
+# `course-analytics load`, SIGKILLed the moment dlt's normalize step has committed a package (renamed
+# it into load/normalized), before it deletes the package's extracted copy: a window of a few
+# system calls that random kills hit rarely
+KILLED_AFTER_NORMALIZE_COMMIT = """
+import os, signal, sys
+from dlt.common.storages.load_storage import LoadStorage
+commit = LoadStorage.commit_new_load_package
+def commit_then_die(self, load_id):
+    commit(self, load_id)
+    os.kill(os.getpid(), signal.SIGKILL)
+LoadStorage.commit_new_load_package = commit_then_die
+from flows.cli import app
+sys.argv[0] = "course-analytics"
+app()
+"""
 
 
-def _start_load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
-    env = {
+def _load_env(site: UmamiSite, dsn: str, home: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "UMAMI_API_URL": site.sim.base_url,
         "UMAMI_WEBSITE_ID": site.website_id,
@@ -27,6 +43,10 @@ def _start_load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
         "WAREHOUSE_DSN": dsn,
         "COURSE_ANALYTICS_HOME": str(home),
     }
+
+
+def _start_load(site: UmamiSite, dsn: str, home: Path) -> subprocess.Popen:
+    env = _load_env(site, dsn, home)
     args = [CLI, "load", "--as-of", AS_OF.isoformat(), "--page-size", "3"]
     home.mkdir(parents=True, exist_ok=True)
     output = (home / "load-output.txt").open("w")  # a file: a full pipe would block the load
@@ -63,4 +83,38 @@ def test_sigkill_mid_load_then_rerun(
     contract_site.sim.clear_faults()
 
     load_site(contract_site, crashed, page_size=3)  # the rerun, same dlt working folder
+    assert raw_snapshot(crashed) == raw_snapshot(clean)
+
+
+def test_sigkill_between_normalize_commit_and_cleanup_then_rerun(
+    contract_site: UmamiSite, database_factory, load_site, home_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rerun finishes the package the killed run had normalized. Before, dlt normalized the
+    leftover extracted copy again and failed to rename it onto the committed one ("OSError:
+    [Errno 39] Directory not empty"), in every later run too."""
+    crashed, clean = database_factory("crashed"), database_factory("clean")
+    names = default_event_names()  # the names the CLI loads
+    monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home_dir / "clean-normalize"))
+    load_site(contract_site, clean, page_size=3, event_names=names)
+    home = home_dir / "crashed-normalize"
+    monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home))
+    # the raw dataset exists, so dlt keeps the working folder of the killed run
+    load_site(contract_site, crashed, page_size=3, event_names=names)
+
+    args = ["load", "--as-of", AS_OF.isoformat(), "--page-size", "3"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_NORMALIZE_COMMIT, *args],
+        env=_load_env(contract_site, crashed.dsn, home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [pipeline_dir] = (home / "dlt").glob("*/umami_course_analytics")
+    [normalized] = [p.name for p in (pipeline_dir / "load" / "normalized").iterdir()]
+    assert [p.name for p in (pipeline_dir / "normalize" / "extracted").iterdir()] == [normalized]
+
+    load_site(contract_site, crashed, page_size=3, event_names=names)  # the rerun, same dlt working folder
+    assert not (pipeline_dir / "normalize" / "extracted" / normalized).exists()
+    assert (pipeline_dir / "load" / "loaded" / normalized).is_dir()
     assert raw_snapshot(crashed) == raw_snapshot(clean)
