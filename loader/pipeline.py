@@ -235,6 +235,19 @@ def drop_normalized_leftovers(pipeline: dlt.Pipeline) -> list[str]:
     return leftovers
 
 
+def finish_pending_packages(pipeline: dlt.Pipeline) -> None:
+    """Normalize and load what a stopped run left in the working folder.
+
+    ``pipeline.run`` would do it too, but would then return without extracting its source: the
+    run after a kill would read nothing of its own window and report 0 events.
+    """
+    drop_normalized_leftovers(pipeline)
+    if pipeline.has_pending_data:
+        log.info("finishing the load packages a stopped run left behind")
+        pipeline.normalize()
+        pipeline.load()
+
+
 def run_load(
     pipeline: dlt.Pipeline,
     source: dlt.sources.DltSource,
@@ -243,10 +256,11 @@ def run_load(
     loader_file_format: str = "csv",
     after_load: Callable[[], None] | None = None,
 ) -> LoadResult:
-    """Extract, normalize and load ``source``; the state advances only with a successful load."""
+    """Extract, normalize and load ``source``, after what a stopped run left; the state advances only
+    with a successful load."""
     configure_writers()
     started = time.monotonic()
-    drop_normalized_leftovers(pipeline)
+    finish_pending_packages(pipeline)
     info = pipeline.run(source, loader_file_format=loader_file_format)
     counts = _extracted_rows(pipeline)
     result = LoadResult(

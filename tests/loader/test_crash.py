@@ -89,13 +89,14 @@ def test_sigkill_mid_load_then_rerun(
 def test_sigkill_between_normalize_commit_and_cleanup_then_rerun(
     contract_site: UmamiSite, database_factory, load_site, home_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rerun finishes the package the killed run had normalized. Before, dlt normalized the
-    leftover extracted copy again and failed to rename it onto the committed one ("OSError:
-    [Errno 39] Directory not empty"), in every later run too."""
+    """The rerun finishes the package the killed run had normalized, then reads its own window.
+    Before, dlt normalized the leftover extracted copy again and failed to rename it onto the
+    committed one ("OSError: [Errno 39] Directory not empty"), in every later run too."""
     crashed, clean = database_factory("crashed"), database_factory("clean")
     names = default_event_names()  # the names the CLI loads
     monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home_dir / "clean-normalize"))
     load_site(contract_site, clean, page_size=3, event_names=names)
+    clean_again = load_site(contract_site, clean, page_size=3, event_names=names)  # what a next run reads
     home = home_dir / "crashed-normalize"
     monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home))
     # the raw dataset exists, so dlt keeps the working folder of the killed run
@@ -114,7 +115,9 @@ def test_sigkill_between_normalize_commit_and_cleanup_then_rerun(
     [normalized] = [p.name for p in (pipeline_dir / "load" / "normalized").iterdir()]
     assert [p.name for p in (pipeline_dir / "normalize" / "extracted").iterdir()] == [normalized]
 
-    load_site(contract_site, crashed, page_size=3, event_names=names)  # the rerun, same dlt working folder
+    rerun = load_site(contract_site, crashed, page_size=3, event_names=names)  # same dlt working folder
+    # it also read its own window: dlt's run alone would have loaded the package and read nothing
+    assert rerun.report.events == clean_again.report.events and sum(rerun.report.events.values()) > 0
     assert not (pipeline_dir / "normalize" / "extracted" / normalized).exists()
     assert (pipeline_dir / "load" / "loaded" / normalized).is_dir()
     assert raw_snapshot(crashed) == raw_snapshot(clean)
