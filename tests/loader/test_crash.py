@@ -16,21 +16,49 @@ from tests.loader.conftest import AS_OF, UmamiSite, raw_snapshot
 from umami_sim import Fault
 
 CLI = str(Path(sys.executable).parent / "course-analytics")
-# `course-analytics load`, SIGKILLed the moment dlt's normalize step has committed a package (renamed
-# it into load/normalized), before it deletes the package's extracted copy: a window of a few
-# system calls that random kills hit rarely
-KILLED_AFTER_NORMALIZE_COMMIT = """
+# `course-analytics load` with one dlt function patched to SIGKILL the process at an exact point
+KILLED_WHERE = """
 import os, signal, sys
+from flows.cli import app
+{patch}
+sys.argv[0] = "course-analytics"
+app()
+"""
+# the moment dlt's normalize step has committed a package (renamed it into load/normalized),
+# before it deletes the package's extracted copy: a window of a few system calls
+AFTER_NORMALIZE_COMMIT = """
 from dlt.common.storages.load_storage import LoadStorage
 commit = LoadStorage.commit_new_load_package
 def commit_then_die(self, load_id):
     commit(self, load_id)
     os.kill(os.getpid(), signal.SIGKILL)
 LoadStorage.commit_new_load_package = commit_then_die
-from flows.cli import app
-sys.argv[0] = "course-analytics"
-app()
 """
+# the moment the warehouse has committed a job of `table`, before dlt records it
+BEFORE_JOB_RECORDED = """
+from dlt.common.storages.load_package import PackageStorage
+def die_before_recording(self, load_id, file_name, state, failed_message=None):
+    if file_name.startswith({table!r} + ".") and state == "completed":
+        os.kill(os.getpid(), signal.SIGKILL)
+    record(self, load_id, file_name, state, failed_message)
+record = PackageStorage.save_pending_transition
+PackageStorage.save_pending_transition = die_before_recording
+"""
+
+
+def _killed_load(site: UmamiSite, dsn: str, home: Path, patch: str) -> Path:
+    """Run the patched load to its SIGKILL; the dlt working folder it left."""
+    args = ["load", "--as-of", AS_OF.isoformat(), "--page-size", "3"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHERE.format(patch=patch), *args],
+        env=_load_env(site, dsn, home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    [pipeline_dir] = (home / "dlt").glob("*/umami_course_analytics")
+    return pipeline_dir
 
 
 def _load_env(site: UmamiSite, dsn: str, home: Path) -> dict[str, str]:
@@ -102,16 +130,7 @@ def test_sigkill_between_normalize_commit_and_cleanup_then_rerun(
     # the raw dataset exists, so dlt keeps the working folder of the killed run
     load_site(contract_site, crashed, page_size=3, event_names=names)
 
-    args = ["load", "--as-of", AS_OF.isoformat(), "--page-size", "3"]
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED_AFTER_NORMALIZE_COMMIT, *args],
-        env=_load_env(contract_site, crashed.dsn, home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    [pipeline_dir] = (home / "dlt").glob("*/umami_course_analytics")
+    pipeline_dir = _killed_load(contract_site, crashed.dsn, home, AFTER_NORMALIZE_COMMIT)
     [normalized] = [p.name for p in (pipeline_dir / "load" / "normalized").iterdir()]
     assert [p.name for p in (pipeline_dir / "normalize" / "extracted").iterdir()] == [normalized]
 
@@ -121,3 +140,29 @@ def test_sigkill_between_normalize_commit_and_cleanup_then_rerun(
     assert not (pipeline_dir / "normalize" / "extracted" / normalized).exists()
     assert (pipeline_dir / "load" / "loaded" / normalized).is_dir()
     assert raw_snapshot(crashed) == raw_snapshot(clean)
+
+
+@pytest.mark.parametrize("table", ["window_property_values", "sync_runs", "_dlt_pipeline_state"])
+def test_sigkill_after_a_copy_committed_before_dlt_recorded_it_then_rerun(
+    contract_site: UmamiSite, database_factory, load_site, home_dir: Path, monkeypatch: pytest.MonkeyPatch, table: str
+) -> None:
+    """dlt runs the job again: its rows are copied once. Before, the second copy failed on the
+    unique ``_dlt_id`` in every later run ("duplicate key value violates unique constraint
+    window_property_values__dlt_id_key", in the merged tables' staging copies, the appended
+    tables and dlt's state table alike); a 20-trial run of tests/reliability met it."""
+    crashed, clean = database_factory("crashed"), database_factory("clean")
+    names = default_event_names()
+    monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home_dir / f"clean-{table}"))
+    load_site(contract_site, clean, page_size=3, event_names=names)
+    home = home_dir / f"crashed-{table}"
+    monkeypatch.setenv("COURSE_ANALYTICS_HOME", str(home))
+    pipeline_dir = _killed_load(contract_site, crashed.dsn, home, BEFORE_JOB_RECORDED.format(table=table))
+    [package] = (pipeline_dir / "load" / "normalized").iterdir()
+    assert table in {p.name.split(".")[0] for p in (package / "started_jobs").iterdir()}  # and jobs running beside it
+
+    load_site(contract_site, crashed, page_size=3, event_names=names)  # the rerun, same dlt working folder
+    assert (pipeline_dir / "load" / "loaded" / package.name).is_dir()
+    assert raw_snapshot(crashed) == raw_snapshot(clean)
+    with crashed.connect() as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct run_id) from umami_raw.sync_runs")
+        assert cur.fetchone() == (2, 2)  # the killed run's and the rerun's, once each
