@@ -11,9 +11,12 @@ state, which dlt commits with each load and restores from the warehouse when the
 
 from __future__ import annotations
 
+import csv
 import logging
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ import psycopg2
 import pyarrow.dataset
 import pyarrow.fs
 from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+from dlt.destinations.job_client_impl import SqlJobClientBase
 from psycopg2 import sql
 
 from loader.umami import LoadReport
@@ -217,6 +221,106 @@ def configure_writers() -> None:
         dlt_logger.addFilter(_ExpectedArrowHintNotice())
 
 
+def drop_normalized_leftovers(pipeline: dlt.Pipeline) -> list[str]:
+    """Delete the extracted copies of packages dlt's normalize step had already committed; their load ids.
+
+    Normalize commits a package by renaming its normalized copy into ``load/normalized`` and then
+    deleting the extracted one in ``normalize/extracted``. A run killed between the two leaves the
+    package in both folders; dlt then normalizes the extracted copy again and fails to rename it
+    onto the committed one ("Directory not empty"), in that run and every run after it. The
+    committed copy is whole (it was renamed in one step), so the extracted one is only a leftover.
+    """
+    committed = set(pipeline.list_normalized_load_packages()) | set(pipeline.list_completed_load_packages())
+    leftovers = [load_id for load_id in pipeline.list_extracted_load_packages() if load_id in committed]
+    for load_id in leftovers:
+        log.warning("load package %s was normalized by a run that stopped; removing its extracted copy", load_id)
+        shutil.rmtree(Path(pipeline.working_dir) / "normalize" / "extracted" / load_id)
+    return leftovers
+
+
+@dataclass(frozen=True)
+class UnrecordedJob:
+    """A job file of a package being loaded that a run started and dlt has no outcome of."""
+
+    load_id: str
+    table: str
+    path: Path
+
+    def row_ids(self) -> list[str] | None:
+        """The ``_dlt_id`` of each row a CSV job file holds; None for a file without them (dlt's
+        own INSERT files, Arrow tables)."""
+        if self.path.suffix != ".csv":
+            return None
+        with self.path.open(newline="", encoding="utf-8") as rows:
+            reader = csv.DictReader(rows)
+            if "_dlt_id" not in (reader.fieldnames or ()):
+                return None
+            return [row["_dlt_id"] for row in reader]
+
+
+def unrecorded_jobs(pipeline: dlt.Pipeline) -> Iterator[UnrecordedJob]:
+    """The started jobs of the packages being loaded that carry no outcome (dlt writes one, its
+    "pending transition", right after the warehouse committed the job)."""
+    normalized = Path(pipeline.working_dir) / "load" / "normalized"
+    for load_id in pipeline.list_normalized_load_packages():
+        package = normalized / load_id
+        recorded = {path.name for path in (package / ".pending_transitions").glob("*")}
+        for path in sorted((package / "started_jobs").glob("*")):
+            if path.name not in recorded and path.suffix != ".sql":  # dlt's merge SQL is one transaction
+                yield UnrecordedJob(load_id, path.name.split(".", 1)[0], path)
+
+
+def undo_unrecorded_copies(pipeline: dlt.Pipeline) -> int:
+    """Delete the rows of started, unrecorded jobs that the warehouse may hold; the rows deleted.
+
+    dlt runs such a job again. A run killed after the warehouse committed its ``COPY`` but before
+    dlt recorded it left the rows there, and the second copy fails on the unique ``_dlt_id`` (in
+    the staging table of a merged table, or in an appended table) in every later run:
+    "duplicate key value violates unique constraint ..._dlt_id_key". The rows are found by their
+    ``_dlt_id`` and load id; dlt's own state row by its load id (a package holds one).
+    """
+    jobs = list(unrecorded_jobs(pipeline))
+    if not jobs:
+        return 0
+    deleted = 0
+    with pipeline.destination_client() as client:
+        if not isinstance(client, SqlJobClientBase):  # a lake: a job writes its own file again
+            return 0
+        for job in jobs:
+            ids = job.row_ids()
+            if ids is None and job.table != "_dlt_pipeline_state":
+                continue  # no unique key a second copy could meet; the merge keeps one row per key
+            staging = client.should_load_data_to_staging_dataset(job.table)
+            with client.with_staging_dataset() if staging else nullcontext(client):
+                table = client.sql_client.make_qualified_table_name(job.table)
+                if ids is None:
+                    query, args = f"delete from {table} where _dlt_load_id = %s", (job.load_id,)
+                else:
+                    query, args = (
+                        f"delete from {table} where _dlt_load_id = %s and _dlt_id = any(%s)",
+                        (job.load_id, ids),
+                    )
+                with client.sql_client.execute_query(query, *args) as cursor:
+                    deleted += max(cursor.rowcount, 0)
+    if deleted:
+        log.warning("removed %d rows a stopped run had copied without dlt recording it; copying them again", deleted)
+    return deleted
+
+
+def finish_pending_packages(pipeline: dlt.Pipeline) -> None:
+    """Normalize and load what a stopped run left in the working folder.
+
+    ``pipeline.run`` would do it too, but would then return without extracting its source: the
+    run after a kill would read nothing of its own window and report 0 events.
+    """
+    drop_normalized_leftovers(pipeline)
+    undo_unrecorded_copies(pipeline)
+    if pipeline.has_pending_data:
+        log.info("finishing the load packages a stopped run left behind")
+        pipeline.normalize()
+        pipeline.load()
+
+
 def run_load(
     pipeline: dlt.Pipeline,
     source: dlt.sources.DltSource,
@@ -225,9 +329,11 @@ def run_load(
     loader_file_format: str = "csv",
     after_load: Callable[[], None] | None = None,
 ) -> LoadResult:
-    """Extract, normalize and load ``source``; the state advances only with a successful load."""
+    """Extract, normalize and load ``source``, after what a stopped run left; the state advances only
+    with a successful load."""
     configure_writers()
     started = time.monotonic()
+    finish_pending_packages(pipeline)
     info = pipeline.run(source, loader_file_format=loader_file_format)
     counts = _extracted_rows(pipeline)
     result = LoadResult(
