@@ -266,9 +266,13 @@ def session_conf(master: str, base_dir: Path | None = None) -> dict[str, str]:
 
 
 _LOG_CONFIG = "log4j2.properties"
-# the driver's JVM logs errors only (Spark's INFO and WARN lines would bury the pipeline's own)
+# the driver's JVM logs errors only (Spark's INFO and WARN lines would bury the pipeline's own).
+# In a Python driver Spark resets the root level to that of the Python gateway's logger (WARN
+# unless configured) and says so in two lines on stderr: that logger gets the same level.
 _LOG_SETTINGS = """\
 rootLogger.level = error
+logger.shell.name = org.apache.spark.api.python.PythonGatewayServer
+logger.shell.level = error
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console

@@ -230,6 +230,7 @@ def test_the_spark_run_used_the_cluster_and_the_lake(engines: Engines, spark_clu
     lake = engines.home / "lake" / "umami_raw"
     assert sorted(p.name for p in (lake / "events").iterdir() if p.suffix == ".parquet")
     assert SECRET not in engines.spark_output
+    assert "Setting default log level" not in engines.spark_output  # the driver logs errors only
     for path in engines.home.rglob("*"):
         if path.is_file() and path.suffix in (".log", ".json", ".jsonl", ".txt", ".sql"):
             assert SECRET not in path.read_text(errors="replace"), path
