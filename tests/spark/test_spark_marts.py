@@ -26,11 +26,13 @@ from pathlib import Path
 
 import pyarrow.dataset
 import pytest
+import yaml
 
 from flows.spark import ClusterState
 from flows.warehouse import Warehouse
 from tests import oracle
 from tests.contract_site import cli_environment
+from tests.dbt.run_helpers import window_vars
 from tests.dbt_tracking.tracking_data import TRACKING_MARTS
 from umami_sim import UmamiSimulator
 
@@ -362,3 +364,39 @@ def test_the_lake_holds_every_loads_copies_and_two_versions_were_published(engin
     tables = [mart for mart in MARTS if mart != "operator_course_metrics"]  # a view over the published tables
     assert {f"{mart}__v2" for mart in tables} <= versions
     assert not any(name.endswith("__v1") for name in versions)
+
+
+# dbt's unit tests in one dbt invocation on Spark, in this repository's own code path (run_dbt),
+# against the tables the runs above built (dbt reads each input's columns from them)
+UNIT_TESTS = """
+import json, sys
+from flows.dbt import run_dbt
+from flows.warehouse import open_warehouse
+with open_warehouse() as warehouse:
+    outcome = run_dbt(warehouse, ["test", "--select", "test_type:unit"], dbt_vars=json.loads(sys.argv[1]),
+                      raise_on_failure=False)
+print(json.dumps(outcome.results))
+"""
+
+
+def test_dbt_unit_tests_pass_on_spark(engines: Engines) -> None:
+    """All of dbt_project's unit tests (their `this` fixtures in SQL name each engine's types)."""
+    dbt_vars = json.dumps(window_vars(AS_OF, "2026-11-20T00:05:00Z"))
+    result = subprocess.run(
+        [sys.executable, "-c", UNIT_TESTS, dbt_vars],
+        env=engines.spark_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd="/",
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    statuses = {r["unique_id"]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
+    defined = sum(
+        len(yaml.safe_load(path.read_text()).get("unit_tests") or [])
+        for path in (Path(__file__).parents[2] / "dbt_project" / "models").rglob("*.yml")
+    )
+    assert len(statuses) == defined and defined >= 18
+    failed = [r for r in results if r["unique_id"] in statuses and r["status"] != "pass"]
+    assert not failed, [(r["unique_id"], r["message"]) for r in failed]
