@@ -271,9 +271,11 @@ def _postgres_marts(dsn: str) -> Counter[tuple[str, str]]:
         return Counter((mart, fields) for mart, fields in cur.fetchall())
 
 
-def _check_spark_marts(dsn: str, spark_env: dict[str, str]) -> int:
-    """The rows of the compared marts; fails unless Spark's equal PostgreSQL's row for row."""
-    spark, postgres = _spark_marts(spark_env), _postgres_marts(dsn)
+def compare_marts(spark: Counter, postgres: Counter) -> int:
+    """The rows compared; fails unless Spark's equal PostgreSQL's row for row and there are some
+    (two empty results would say nothing)."""
+    if not postgres:
+        raise RuntimeError("no rows of the compared marts on PostgreSQL: nothing to compare Spark's with")
     if spark != postgres:
         only_spark = list((spark - postgres).elements())[:5]
         only_postgres = list((postgres - spark).elements())[:5]
@@ -282,6 +284,11 @@ def _check_spark_marts(dsn: str, spark_env: dict[str, str]) -> int:
             f"(e.g. {only_spark}), {sum((postgres - spark).values())} only on PostgreSQL (e.g. {only_postgres})"
         )
     return sum(postgres.values())
+
+
+def _check_spark_marts(dsn: str, spark_env: dict[str, str]) -> int:
+    """The rows of the compared marts, read on both engines (compare_marts)."""
+    return compare_marts(_spark_marts(spark_env), _postgres_marts(dsn))
 
 
 def _measure(scenario: Scenario, server: ServerInfo, home: Path, store: Path, cluster: ClusterState | None) -> Figures:
@@ -511,7 +518,7 @@ def _spark_summary(results: list[Figures]) -> dict[str, object] | None:
         "loader_cpu_s_per_100k": by_size("loader_cpu_s_per_100k", 2),
         "full_refresh_s": by_size("full_refresh_s"),
         "refresh_vs_postgres_ratio": {
-            str(r.events): round(r.spark.full_refresh_s / r.full_refresh_s, 2) for r in on_spark if r.spark
+            str(r.events): round(r.spark.full_refresh_s / r.full_refresh_s, 2) for r in on_spark
         },
         "cycle_s": by_size("cycle_s"),
         "cycle_transform_s": by_size("cycle_transform_s"),
