@@ -25,7 +25,7 @@ from flows.spark import ClusterState
 from flows.warehouse import Warehouse
 from tests.contract_site import cli_environment, contract_simulator
 from tests.loader.test_crash import BEFORE_JOB_RECORDED, KILLED_WHERE
-from tests.spark.test_spark_marts import AS_OF, MARTS, RUN_TIMESTAMPS, Marts, _cli, _mart_columns, read_marts
+from tests.spark.marts import AS_OF, MARTS, RUN_TIMESTAMPS, Marts, mart_columns, read_marts, run_cli
 
 # the moment the lake holds half of the events file being copied into it
 HALF_COPIED = """
@@ -88,12 +88,12 @@ def crashed(spark_cluster: ClusterState, database_factory_module, tmp_path_facto
             pyarrow.parquet.read_metadata(half_file)  # what Spark would have met
         _killed(spark_env, BEFORE_JOB_RECORDED.format(table="events"))
 
-        run = _cli(["run", "--as-of", AS_OF], spark_env)
+        run = run_cli(["run", "--as-of", AS_OF], spark_env)
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-        reference = _cli(["run", "--as-of", AS_OF], postgres_env)
+        reference = run_cli(["run", "--as-of", AS_OF], postgres_env)
         assert reference.returncode == 0, reference.stdout[-3000:] + reference.stderr[-5000:]
 
-        columns = _mart_columns(warehouse)
+        columns = mart_columns(warehouse)
         kept = {m: [(c, t) for c, t in cols if c not in RUN_TIMESTAMPS] for m, cols in columns.items()}
         spark_marts, _ = read_marts(spark_env, "spark", kept)
         postgres_marts, _ = read_marts(postgres_env, "postgres", kept)
